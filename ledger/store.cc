@@ -1,0 +1,99 @@
+#include "ledger/store.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <sodium.h>
+
+namespace mulin::ledger {
+namespace {
+
+const char* const kFamilyNames[] = {rocksdb::kDefaultColumnFamilyName.c_str(),
+                                    "events",
+                                    "requests",
+                                    "meta",
+                                    "snapshots",
+                                    "projections"};
+
+rocksdb::ColumnFamilyOptions EventFamilyOptions() {
+  rocksdb::ColumnFamilyOptions options;
+  // Keys arrive in ascending order and are never overwritten: level compaction moves each record
+  // down once, and whole-key bloom filters help the point reads of `mulin history` et al.
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = 16 * 1024;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.compression = rocksdb::kLZ4Compression;
+  return options;
+}
+
+bool IsLockError(const rocksdb::Status& status) {
+  return status.IsIOError() && status.ToString().find("lock") != std::string::npos;
+}
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& status, std::string_view context) {
+  if (status.ok()) return Status::Ok();
+  std::string msg = std::string(context) + ": " + status.ToString();
+  if (status.IsCorruption()) return Status::Corruption(msg);
+  if (status.IsNotFound()) return Status::NotFound(msg);
+  if (status.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  return Status::IoError(msg);
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+  if (sodium_init() < 0) return Status::IoError("libsodium failed to initialise");
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.paranoid_checks = true;
+  // One process writes; its WAL is fsynced per batch by WriteOptions::sync at each call site.
+  db_options.max_background_jobs = 2;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (int f = 0; f < kFamilyCount; ++f) {
+    rocksdb::ColumnFamilyOptions cf =
+        f == kEvents ? EventFamilyOptions() : rocksdb::ColumnFamilyOptions();
+    families.emplace_back(kFamilyNames[f], cf);
+  }
+
+  std::unique_ptr<Store> store(new Store());
+  store->dir_ = dir;
+  store->read_only_ = options.read_only;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &store->handles_, &raw)
+          : rocksdb::DB::Open(db_options, dir, families, &store->handles_, &raw);
+  if (!s.ok()) {
+    if (IsLockError(s)) {
+      return Status::Busy("ledger " + dir +
+                          " is held by another process (is `mulin serve` running? use "
+                          "`mulin terminal` or the read commands, which open it read-only)");
+    }
+    if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos) {
+      return Status::NotFound("no ledger at " + dir + " (create one with a write command, or set "
+                              "--db / MULIN_DB)");
+    }
+    return FromRocks(s, "opening ledger " + dir);
+  }
+  store->db_.reset(raw);
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  if (!read_only_) db_->Close().PermitUncheckedError();
+}
+
+Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
+  if (read_only_) return Status::InvalidArgument("ledger opened read-only");
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync;
+  return FromRocks(db_->Write(write_options, batch), "writing to ledger " + dir_);
+}
+
+}  // namespace mulin::ledger

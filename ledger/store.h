@@ -1,0 +1,69 @@
+// Store: the one RocksDB database behind a ledger and its column families.
+//
+// Column families (each one's key layout is written where it is used):
+//   events      — the log (ledger/record_format.h)
+//   requests    — request-id index (ledger/event_log.h)
+//   meta        — head and format version (ledger/event_log.h)
+//   snapshots   — writer state snapshots (ledger/snapshot.h)
+//   projections — read-side rows and checkpoints, one key prefix per projection (projections/)
+//
+// Ownership: Store owns the rocksdb::DB and its handles; everything else borrows them and must not
+// outlive the Store. Thread-safety: all methods are safe to call from several threads.
+#ifndef MULIN_LEDGER_STORE_H_
+#define MULIN_LEDGER_STORE_H_
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/status.h"
+
+namespace mulin::ledger {
+
+struct StoreOptions {
+  // Read-only opens do not take RocksDB's lock, so they work while `mulin serve` holds the ledger.
+  bool read_only = false;
+  // Create an empty ledger when `dir` holds none. Ignored for read-only opens.
+  bool create_if_missing = true;
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* events() const { return handles_[kEvents]; }
+  rocksdb::ColumnFamilyHandle* requests() const { return handles_[kRequests]; }
+  rocksdb::ColumnFamilyHandle* meta() const { return handles_[kMeta]; }
+  rocksdb::ColumnFamilyHandle* snapshots() const { return handles_[kSnapshots]; }
+  rocksdb::ColumnFamilyHandle* projections() const { return handles_[kProjections]; }
+  bool read_only() const { return read_only_; }
+  const std::string& dir() const { return dir_; }
+
+  // Writes `batch` atomically. `sync` = true waits for the WAL to reach the disk (fsync): a crash
+  // after return loses nothing. sync = false may lose the batch on a machine crash, never tear it.
+  Status Write(rocksdb::WriteBatch* batch, bool sync);
+
+ private:
+  enum Family { kDefault, kEvents, kRequests, kMeta, kSnapshots, kProjections, kFamilyCount };
+  Store() = default;
+
+  std::string dir_;
+  bool read_only_ = false;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned through db_; freed in ~Store
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+// Translates a RocksDB status into ours, once, at the boundary. `context` says what was attempted.
+Status FromRocks(const rocksdb::Status& status, std::string_view context);
+
+}  // namespace mulin::ledger
+
+#endif  // MULIN_LEDGER_STORE_H_
