@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine for Mulin, builds it and runs it.
+#   tools/dev.sh test       install packages if missing, build (-Werror), run the whole test suite
+#   tools/dev.sh sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   tools/dev.sh build      install packages if missing and build only
+# Build directories: build/ (RelWithDebInfo), build-asan/ (sanitizers).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential cmake ninja-build pkg-config librocksdb-dev rocksdb-tools capnproto
+          libcapnp-dev libspdlog-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libcli11-dev libsodium-dev)
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
+}
+
+# Two cores and builds that link RocksDB: two jobs keep memory and time in check.
+JOBS="${MULIN_JOBS:-2}"
+
+build() {  # build DIR [cmake args...]
+  local dir="$1"; shift
+  cmake -S . -B "$dir" -G Ninja -DMULIN_WERROR=ON "$@" >/dev/null
+  ninja -C "$dir" -j "$JOBS"
+}
+
+run_tests() {  # run_tests DIR
+  (cd "$1" && ctest --output-on-failure -j "$JOBS" --timeout 600)
+}
+
+case "${1:-}" in
+  test)
+    install_packages
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    run_tests build
+    ;;
+  sanitize)
+    install_packages
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DMULIN_SANITIZE=ON
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
+    ;;
+  build)
+    install_packages
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    ;;
+  *)
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
