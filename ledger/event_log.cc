@@ -24,8 +24,7 @@ std::string EncodeRequest(const RequestRecord& record) {
   std::string out;
   PutFixed64(&out, record.first_seq);
   PutFixed32(&out, record.event_count);
-  out.append(reinterpret_cast<const char*>(record.content_hash.data()),
-             record.content_hash.size());
+  out.append(reinterpret_cast<const char*>(record.content_hash.data()), record.content_hash.size());
   return out;
 }
 
@@ -38,12 +37,19 @@ void LogCursor::Load() {
   valid_ = false;
   if (seq_ > to_seq_ || !status_.ok()) return;
   if (!it_->Valid()) {
-    status_ = it_->status().ok()
-                  ? Status::Corruption("record " + std::to_string(seq_) +
-                                           " is missing: the log ends before the head (seq " +
-                                           std::to_string(to_seq_) + ")",
-                                       seq_)
-                  : FromRocks(it_->status(), "reading record " + std::to_string(seq_));
+    const rocksdb::Status& s = it_->status();
+    if (s.ok()) {
+      status_ = Status::Corruption("record " + std::to_string(seq_) +
+                                       " is missing: the log ends before the head (seq " +
+                                       std::to_string(to_seq_) + ")",
+                                   seq_);
+    } else if (s.IsCorruption()) {
+      // RocksDB found a damaged block (its own checksum); the record expected next is the first
+      // one that cannot be read, and the report must name it like any other bad record.
+      status_ = Status::Corruption("record " + std::to_string(seq_) + ": " + s.ToString(), seq_);
+    } else {
+      status_ = FromRocks(s, "reading record " + std::to_string(seq_));
+    }
     return;
   }
   uint64_t stored_seq = 0;
@@ -101,9 +107,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(Store* store, const Options& op
   return log;
 }
 
-Result<Head> EventLog::ReadStoredHead() const {
+Result<Head> EventLog::ReadStoredHead(const rocksdb::Snapshot* snapshot) const {
   std::string value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->meta(), kHeadKey, &value);
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  rocksdb::Status s = store_->db()->Get(read_options, store_->meta(), kHeadKey, &value);
   if (s.IsNotFound()) return Head();
   if (!s.ok()) return FromRocks(s, "reading log head");
   if (value.size() != kHeadValueBytes) {
@@ -123,9 +131,8 @@ Status EventLog::CheckHead(const Head& stored) {
   if (!it->status().ok()) return FromRocks(it->status(), "finding the last record");
   if (!it->Valid()) {
     if (stored.seq == 0) return Status::Ok();
-    return Status::Corruption("head names seq " + std::to_string(stored.seq) +
-                                  " but the log holds no records",
-                              1);
+    return Status::Corruption(
+        "head names seq " + std::to_string(stored.seq) + " but the log holds no records", 1);
   }
   uint64_t last_seq = 0;
   if (!DecodeSeqKey(std::string_view(it->key().data(), it->key().size()), &last_seq)) {

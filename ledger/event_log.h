@@ -76,7 +76,7 @@ class LogCursor {
   std::string upper_bound_key_;
   rocksdb::Slice upper_bound_;
   std::unique_ptr<rocksdb::Iterator> it_;
-  uint64_t seq_ = 0;             // the record under the cursor, or the one expected next
+  uint64_t seq_ = 0;  // the record under the cursor, or the one expected next
   uint64_t to_seq_ = 0;
   bool valid_ = false;
   Status status_;
@@ -96,8 +96,9 @@ class EventLog {
   static Result<std::unique_ptr<EventLog>> Open(Store* store) { return Open(store, Options()); }
 
   Head head() const;
-  // The head as stored in `meta`, read afresh (verify compares it with the records).
-  Result<Head> ReadStoredHead() const;
+  // The head as stored in `meta`, read afresh (verify compares it with the records), or as of
+  // `snapshot` when one is given.
+  Result<Head> ReadStoredHead(const rocksdb::Snapshot* snapshot = nullptr) const;
 
   // Appends `payloads` as seq head+1, head+2, ... and records `requests`, atomically and durably.
   // A payload over kRecordPayloadBytesMax, or a request key over kRequestKeyBytesMax, fails the

@@ -1,5 +1,7 @@
 #include "ledger/verify.h"
 
+#include <rocksdb/snapshot.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -39,8 +41,7 @@ Status VerifyRange(const EventLog& log, uint64_t from, uint64_t to,
     if (!event.ok()) return event.status();
     const int64_t time_us = event->event().getRecordedAtUs();
     if (time_us < previous_time_us) {
-      return Status::Corruption("record " + std::to_string(seq) +
-                                    ": ledger clock goes backwards",
+      return Status::Corruption("record " + std::to_string(seq) + ": ledger clock goes backwards",
                                 seq);
     }
     previous_chain = cursor->chain();
@@ -54,11 +55,14 @@ Status VerifyRange(const EventLog& log, uint64_t from, uint64_t to,
   return cursor->status();
 }
 
-// A record stored past the head was written without the head, or planted.
-Status CheckNothingPastHead(const EventLog& log, uint64_t head_seq) {
+// A record stored past the head was written without the head, or planted. `snapshot` is the one
+// the head was read at: records appended since then are not past it.
+Status CheckNothingPastHead(const EventLog& log, uint64_t head_seq,
+                            const rocksdb::Snapshot* snapshot) {
   Store* store = log.store();
-  std::unique_ptr<rocksdb::Iterator> it(
-      store->db()->NewIterator(rocksdb::ReadOptions(), store->events()));
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  std::unique_ptr<rocksdb::Iterator> it(store->db()->NewIterator(read_options, store->events()));
   it->SeekToLast();
   if (!it->status().ok()) return FromRocks(it->status(), "finding the last record");
   if (!it->Valid()) return Status::Ok();
@@ -75,23 +79,22 @@ Status CheckNothingPastHead(const EventLog& log, uint64_t head_seq) {
 }
 
 Status CheckExpectation(const EventLog& log, const Head& expect, uint64_t head_seq) {
-  const std::string what = "checkpoint " + std::to_string(expect.seq) + ":" +
-                           HexEncode(expect.chain);
+  const std::string what =
+      "checkpoint " + std::to_string(expect.seq) + ":" + HexEncode(expect.chain);
   if (expect.seq == 0) {
     return expect.chain == kGenesisChain
                ? Status::Ok()
                : Status::Corruption(what + " does not match the empty log's chain", 1);
   }
   if (expect.seq > head_seq) {
-    return Status::Corruption(what + " is past the head (seq " + std::to_string(head_seq) +
-                                  "): history was truncated",
-                              head_seq + 1);
+    return Status::Corruption(
+        what + " is past the head (seq " + std::to_string(head_seq) + "): history was truncated",
+        head_seq + 1);
   }
   std::unique_ptr<LogCursor> cursor = log.NewCursor(expect.seq, expect.seq);
   if (!cursor->Valid()) return cursor->status();
   if (cursor->chain() != expect.chain) {
-    return Status::Corruption(what + " does not match: history up to it was rewritten",
-                              expect.seq);
+    return Status::Corruption(what + " does not match: history up to it was rewritten", expect.seq);
   }
   return Status::Ok();
 }
@@ -100,7 +103,10 @@ Status CheckExpectation(const EventLog& log, const Head& expect, uint64_t head_s
 
 Result<VerifyReport> Verify(const EventLog& log, const VerifyOptions& options) {
   VerifyReport report;
-  Result<Head> stored = log.ReadStoredHead();
+  // The head and the search past it are read at one snapshot: a writer appending meanwhile moves
+  // records and head together, and Verify checks the log as it was when it started.
+  rocksdb::ManagedSnapshot snapshot(log.store()->db());
+  Result<Head> stored = log.ReadStoredHead(snapshot.snapshot());
   if (!stored.ok()) {
     report.problem = stored.status();
     return report;
@@ -114,8 +120,8 @@ Result<VerifyReport> Verify(const EventLog& log, const VerifyOptions& options) {
   std::vector<std::future<Status>> workers;
   for (uint64_t from = 1; from <= total; from += per_thread) {
     const uint64_t to = std::min(total, from + per_thread - 1);
-    workers.push_back(std::async(std::launch::async, VerifyRange, std::cref(log), from, to,
-                                 &checked));
+    workers.push_back(
+        std::async(std::launch::async, VerifyRange, std::cref(log), from, to, &checked));
   }
   std::vector<Status> problems;
   bool ranges_clean = true;
@@ -127,7 +133,7 @@ Result<VerifyReport> Verify(const EventLog& log, const VerifyOptions& options) {
     problems.push_back(worker.get());
     ranges_clean = ranges_clean && problems.back().ok();
   }
-  problems.push_back(CheckNothingPastHead(log, report.head.seq));
+  problems.push_back(CheckNothingPastHead(log, report.head.seq, snapshot.snapshot()));
   if (ranges_clean && total > 0) {
     // The last record's own chain is checked against the stored head separately from the links.
     std::unique_ptr<LogCursor> last = log.NewCursor(total, total);
