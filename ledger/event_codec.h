@@ -1,7 +1,7 @@
 // Encoding and decoding of Event payloads (ledger/schema/event.capnp) at the log's boundary.
 //
-// Stored bytes are untrusted: decoding applies explicit Cap'n Proto limits, turns KJ exceptions into
-// kCorruption, and refuses union members this build does not know.
+// Stored bytes are untrusted: decoding applies explicit Cap'n Proto limits, turns KJ exceptions
+// into kCorruption, and refuses union members this build does not know.
 // Thread-safety: pure functions; a DecodedEvent is owned by one thread at a time.
 #ifndef MULIN_LEDGER_EVENT_CODEC_H_
 #define MULIN_LEDGER_EVENT_CODEC_H_
@@ -20,6 +20,9 @@ namespace mulin::ledger {
 
 // Nesting in our schema is shallow (Event → body → list → struct); anything deeper is hostile.
 inline constexpr int kEventNestingMax = 16;
+// A MallocMessageBuilder grows each new segment, so even a payload at kRecordPayloadBytesMax has a
+// handful of segments; a table claiming more is damaged or hostile.
+inline constexpr uint64_t kEventSegmentsMax = 64;
 
 // The highest Event.body member this build knows.
 inline constexpr schema::Event::Body::Which kLastKnownEventKind =
@@ -37,8 +40,10 @@ class DecodedEvent {
   schema::Event::Reader event_;
 };
 
-// Decodes and checks one payload: a single-segment-or-more message within limits, a known body
-// kind, and (when seq != 0) an envelope seq equal to `seq`. Errors are kCorruption naming seq.
+// Decodes and checks one payload: a message within limits whose every known field reads without
+// an exception (pointers in bounds and of the right kind, text NUL-terminated), a known body kind,
+// and (when seq != 0) an envelope seq equal to `seq`. Errors are kCorruption naming seq. Callers
+// may read the event many times over (up to a generous traversal budget) without exceptions.
 Result<DecodedEvent> DecodeEvent(std::string_view payload, uint64_t seq);
 
 // Serialises a built message as a payload for EventLog::Append.
