@@ -1,0 +1,193 @@
+// State: everything the domain needs to decide a command, folded from the log by Evolve.
+//
+// State is a value: it owns all it holds, and two States built from the same events compare equal
+// and encode to the same bytes (EncodeState writes every container in sorted key order). Balances
+// here are the write side's own copy; projections keep theirs, both computed through Postings.
+// Thread-safety: none; the writer's thread owns the live State. Copies may go to other threads.
+#ifndef MULIN_LEDGER_DOMAIN_STATE_H_
+#define MULIN_LEDGER_DOMAIN_STATE_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ledger/schema/event.capnp.h"
+#include "ledger/status.h"
+
+namespace mulin::domain {
+
+// Rule defaults (DESIGN §2.3), in force in a community until its first RulesChanged takes effect.
+inline constexpr int64_t kDefaultPointsPerHour = 10;
+inline constexpr int64_t kDefaultMaxMinutesPerOrder = 240;
+inline constexpr int64_t kDefaultRatingWindowS = 72 * 3600;
+inline constexpr int64_t kDefaultReversalWindowS = 7 * 24 * 3600;
+inline constexpr int64_t kMicrosPerSecond = 1000000;
+
+struct Rules {
+  int64_t effective_from_us = 0;
+  int64_t points_per_hour = kDefaultPointsPerHour;
+  int64_t max_minutes_per_order = kDefaultMaxMinutesPerOrder;
+  int64_t rating_window_s = kDefaultRatingWindowS;
+  int64_t reversal_window_s = kDefaultReversalWindowS;
+  bool operator==(const Rules& other) const;
+};
+
+struct Community {
+  // Sorted by effective_from_us; among equal instants, in the order they were set, so the later
+  // one wins. The rules in force at t are those with the greatest effective_from_us <= t.
+  std::vector<Rules> rules;
+  bool operator==(const Community& other) const { return rules == other.rules; }
+};
+
+// The rules in force in `community` at `at_us` (the defaults before any rule takes effect).
+Rules RulesAt(const Community& community, int64_t at_us);
+
+// Role bits of a member: bit (1 << schema::Role value).
+using RoleMask = uint8_t;
+inline constexpr RoleMask RoleBit(schema::Role role) {
+  return static_cast<RoleMask>(1u << static_cast<unsigned>(role));
+}
+inline constexpr RoleMask kAllRolesMask =
+    RoleBit(schema::Role::RESIDENT) | RoleBit(schema::Role::VOLUNTEER) |
+    RoleBit(schema::Role::SOCIAL_WORKER) | RoleBit(schema::Role::STAFF);
+
+struct Member {
+  std::string community_id;
+  RoleMask roles = 0;
+  bool Has(schema::Role role) const { return (roles & RoleBit(role)) != 0; }
+  bool operator==(const Member& other) const;
+};
+
+struct Merchant {
+  std::string community_id;
+  uint32_t rate_bps = 0;
+  bool operator==(const Merchant& other) const;
+};
+
+struct Project {
+  std::string community_id;
+  bool operator==(const Project& other) const { return community_id == other.community_id; }
+};
+
+struct Terminal {
+  std::string merchant_id;
+  bool operator==(const Terminal& other) const { return merchant_id == other.merchant_id; }
+};
+
+struct Credential {
+  std::string community_id;  // the terminal's community for terminal credentials, else ""
+  schema::CredentialRole role = schema::CredentialRole::TERMINAL;
+  std::string subject_id;
+  std::string secret_hash;  // 32 bytes
+  bool revoked = false;
+  bool operator==(const Credential& other) const;
+};
+
+// The order loop. kHeld: rated 1, points wait for a social worker. kClosed: points credited or
+// their review decided. kCancelled: cancelled before delivery.
+enum class OrderStatus : uint8_t {
+  kPlaced = 0,
+  kDispatched,
+  kAccepted,
+  kDelivered,
+  kHeld,
+  kClosed,
+  kCancelled,
+};
+inline constexpr OrderStatus kLastOrderStatus = OrderStatus::kCancelled;
+const char* OrderStatusName(OrderStatus status);
+
+struct Share {
+  std::string volunteer_id;
+  int64_t minutes = 0;  // service minutes delivered
+  int64_t points = 0;   // points earned, computed at delivery with the rules then in force
+  bool operator==(const Share& other) const;
+};
+
+struct Order {
+  std::string community_id;
+  OrderStatus status = OrderStatus::kPlaced;
+  std::string resident_id;
+  std::string social_worker_id;  // set at dispatch
+  int64_t delivered_at_us = 0;   // set at delivery
+  uint8_t rating = 0;            // 0 until rated
+  std::vector<Share> shares;     // set at delivery
+  bool operator==(const Order& other) const;
+};
+
+struct Redemption {
+  uint64_t seq = 0;  // of the PointsRedeemed event
+  std::string volunteer_id;
+  std::string merchant_id;
+  int64_t points = 0;
+  int64_t recorded_at_us = 0;
+  bool reversed = false;
+  bool operator==(const Redemption& other) const;
+};
+
+struct Sale {
+  uint64_t seq = 0;  // of the SaleRecorded event
+  std::string merchant_id;
+  int64_t gross_fen = 0;
+  int64_t contribution_fen = 0;
+  bool reversed = false;
+  bool operator==(const Sale& other) const;
+};
+
+enum class PayoutStatus : uint8_t { kRequested = 0, kApproved, kRejected };
+inline constexpr PayoutStatus kLastPayoutStatus = PayoutStatus::kRejected;
+
+struct Payout {
+  std::string community_id;
+  std::string project_id;
+  int64_t amount_fen = 0;
+  std::string requester_id;
+  PayoutStatus status = PayoutStatus::kRequested;
+  bool operator==(const Payout& other) const;
+};
+
+// One account's balance in each unit, indexed by schema::Unit.
+using Balances = std::array<int64_t, 3>;
+inline constexpr size_t kUnitCount = 3;
+
+struct State {
+  // Each map is keyed by the entity's id (unique per kind).
+  std::unordered_map<std::string, Community> communities;
+  std::unordered_map<std::string, Member> members;
+  std::unordered_map<std::string, Merchant> merchants;
+  std::unordered_map<std::string, Project> projects;
+  std::unordered_map<std::string, Terminal> terminals;
+  std::unordered_map<std::string, Credential> credentials;
+  std::unordered_map<std::string, Order> orders;
+  std::unordered_map<std::string, Redemption> redemptions;
+  std::unordered_map<std::string, Sale> sales;
+  std::unordered_map<std::string, Payout> payouts;
+  std::unordered_map<std::string, Balances> balances;  // by account id, see postings.h
+  uint64_t last_seq = 0;                               // 0: no event applied yet
+  int64_t last_recorded_at_us = 0;                     // of the last event applied
+  bool operator==(const State& other) const;
+  bool operator!=(const State& other) const { return !(*this == other); }
+};
+
+// The balance of `account` in `unit` (0 for an account that never moved).
+int64_t BalanceOf(const State& state, std::string_view account, schema::Unit unit);
+
+// Lookups that never insert: nullptr when the id is unknown.
+template <typename T>
+const T* FindIn(const std::unordered_map<std::string, T>& map, std::string_view id) {
+  auto it = map.find(std::string(id));
+  return it == map.end() ? nullptr : &it->second;
+}
+
+// Snapshot bytes (ledger/schema/snapshot.capnp). Equal states give equal bytes.
+std::string EncodeState(const State& state);
+// Bytes are untrusted: limits are explicit, and anything malformed (bad framing, unsorted or
+// duplicate keys, out-of-range enums, another format version) is kCorruption, never a crash.
+Result<State> DecodeState(std::string_view bytes);
+
+}  // namespace mulin::domain
+
+#endif  // MULIN_LEDGER_DOMAIN_STATE_H_

@@ -1,0 +1,357 @@
+// EncodeState / DecodeState: State as a schema::StateSnapshot message
+// (ledger/schema/snapshot.capnp).
+//
+// Snapshot bytes := a flat Cap'n Proto message (segment table, then segments) whose root is a
+// StateSnapshot; nothing may follow the message. Every list is in strictly ascending id order.
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "ledger/domain/state.h"
+#include "ledger/schema/snapshot.capnp.h"
+
+namespace mulin::domain {
+namespace {
+
+using Snap = schema::StateSnapshot;
+
+// Bump when a field changes meaning; an older snapshot is then ignored and the log replayed.
+constexpr uint32_t kStateFormatVersion = 1;
+// Snapshot nesting is StateSnapshot → list → entry → list → struct; anything deeper is hostile.
+constexpr int kSnapshotNestingMax = 16;
+// Decoding reads every word a small, bounded number of times (ids are read once for the order
+// check and once to store); the margin covers the segment table and empty messages.
+constexpr uint64_t kTraversalWordsPerWord = 4;
+constexpr uint64_t kTraversalWordsMargin = 1024;
+
+template <typename T>
+std::vector<const std::pair<const std::string, T>*> SortedEntries(
+    const std::unordered_map<std::string, T>& map) {
+  std::vector<const std::pair<const std::string, T>*> entries;
+  entries.reserve(map.size());
+  for (const auto& entry : map) entries.push_back(&entry);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  return entries;
+}
+
+// Writes `map` in id order: `init(n)` makes the list, `fill(builder, value)` one entry.
+template <typename T, typename Init, typename Fill>
+void EncodeMap(const std::unordered_map<std::string, T>& map, Init init, Fill fill) {
+  const auto entries = SortedEntries(map);
+  auto list = init(static_cast<unsigned>(entries.size()));
+  for (unsigned i = 0; i < entries.size(); ++i) {
+    auto builder = list[i];
+    builder.setId(entries[i]->first);
+    fill(builder, entries[i]->second);
+  }
+}
+
+void FillRules(const std::vector<Rules>& rules, capnp::List<schema::RulesChanged>::Builder list) {
+  for (unsigned i = 0; i < rules.size(); ++i) {
+    list[i].setEffectiveFromUs(rules[i].effective_from_us);
+    list[i].setPointsPerHour(rules[i].points_per_hour);
+    list[i].setMaxMinutesPerOrder(rules[i].max_minutes_per_order);
+    list[i].setRatingWindowS(rules[i].rating_window_s);
+    list[i].setReversalWindowS(rules[i].reversal_window_s);
+  }
+}
+
+void EncodeRegistry(const State& state, Snap::Builder snap) {
+  EncodeMap(
+      state.communities, [&](unsigned n) { return snap.initCommunities(n); },
+      [](Snap::Community::Builder b, const Community& c) {
+        FillRules(c.rules, b.initRules(static_cast<unsigned>(c.rules.size())));
+      });
+  EncodeMap(
+      state.members, [&](unsigned n) { return snap.initMembers(n); },
+      [](Snap::Member::Builder b, const Member& m) {
+        b.setCommunityId(m.community_id);
+        std::vector<schema::Role> roles;
+        for (uint16_t r = 0; r <= static_cast<uint16_t>(schema::Role::STAFF); ++r) {
+          if (m.Has(static_cast<schema::Role>(r))) roles.push_back(static_cast<schema::Role>(r));
+        }
+        auto list = b.initRoles(static_cast<unsigned>(roles.size()));
+        for (unsigned i = 0; i < roles.size(); ++i) list.set(i, roles[i]);
+      });
+  EncodeMap(
+      state.merchants, [&](unsigned n) { return snap.initMerchants(n); },
+      [](Snap::Merchant::Builder b, const Merchant& m) {
+        b.setCommunityId(m.community_id);
+        b.setContributionRateBps(m.rate_bps);
+      });
+  EncodeMap(
+      state.projects, [&](unsigned n) { return snap.initProjects(n); },
+      [](Snap::Project::Builder b, const Project& p) { b.setCommunityId(p.community_id); });
+  EncodeMap(
+      state.terminals, [&](unsigned n) { return snap.initTerminals(n); },
+      [](Snap::Terminal::Builder b, const Terminal& t) { b.setMerchantId(t.merchant_id); });
+  EncodeMap(
+      state.credentials, [&](unsigned n) { return snap.initCredentials(n); },
+      [](Snap::Credential::Builder b, const Credential& c) {
+        b.setCommunityId(c.community_id);
+        b.setRole(c.role);
+        b.setSubjectId(c.subject_id);
+        b.setSecretHash(capnp::Data::Reader(
+            reinterpret_cast<const capnp::byte*>(c.secret_hash.data()), c.secret_hash.size()));
+        b.setRevoked(c.revoked);
+      });
+}
+
+void EncodeOrder(Snap::Order::Builder b, const Order& o) {
+  b.setCommunityId(o.community_id);
+  b.setStatus(static_cast<Snap::OrderStatus>(o.status));
+  b.setResidentId(o.resident_id);
+  b.setSocialWorkerId(o.social_worker_id);
+  b.setDeliveredAtUs(o.delivered_at_us);
+  b.setRating(o.rating);
+  auto shares = b.initShares(static_cast<unsigned>(o.shares.size()));
+  for (unsigned i = 0; i < o.shares.size(); ++i) {
+    shares[i].setVolunteerId(o.shares[i].volunteer_id);
+    shares[i].setMinutes(o.shares[i].minutes);
+    shares[i].setPoints(o.shares[i].points);
+  }
+}
+
+void EncodeActivity(const State& state, Snap::Builder snap) {
+  EncodeMap(
+      state.orders, [&](unsigned n) { return snap.initOrders(n); }, EncodeOrder);
+  EncodeMap(
+      state.redemptions, [&](unsigned n) { return snap.initRedemptions(n); },
+      [](Snap::Redemption::Builder b, const Redemption& r) {
+        b.setSeq(r.seq);
+        b.setVolunteerId(r.volunteer_id);
+        b.setMerchantId(r.merchant_id);
+        b.setPoints(r.points);
+        b.setRecordedAtUs(r.recorded_at_us);
+        b.setReversed(r.reversed);
+      });
+  EncodeMap(
+      state.sales, [&](unsigned n) { return snap.initSales(n); },
+      [](Snap::Sale::Builder b, const Sale& s) {
+        b.setSeq(s.seq);
+        b.setMerchantId(s.merchant_id);
+        b.setGrossFen(s.gross_fen);
+        b.setContributionFen(s.contribution_fen);
+        b.setReversed(s.reversed);
+      });
+  EncodeMap(
+      state.payouts, [&](unsigned n) { return snap.initPayouts(n); },
+      [](Snap::Payout::Builder b, const Payout& p) {
+        b.setCommunityId(p.community_id);
+        b.setProjectId(p.project_id);
+        b.setAmountFen(p.amount_fen);
+        b.setRequesterId(p.requester_id);
+        b.setStatus(static_cast<Snap::PayoutStatus>(p.status));
+      });
+  const auto balances = SortedEntries(state.balances);
+  auto list = snap.initBalances(static_cast<unsigned>(balances.size()));
+  for (unsigned i = 0; i < balances.size(); ++i) {
+    list[i].setAccountId(balances[i]->first);
+    list[i].setPoints(balances[i]->second[static_cast<size_t>(schema::Unit::POINTS)]);
+    list[i].setMinutes(balances[i]->second[static_cast<size_t>(schema::Unit::MINUTES)]);
+    list[i].setFen(balances[i]->second[static_cast<size_t>(schema::Unit::FEN)]);
+  }
+}
+
+std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
+
+Status Bad(const std::string& what) { return Status::Corruption("state snapshot: " + what); }
+
+// Reads a list in id order into `out`; `read(entry, &value)` decodes one entry.
+template <typename T, typename List, typename Read>
+Status DecodeMap(List list, const char* what, std::unordered_map<std::string, T>* out, Read read) {
+  out->reserve(list.size());
+  std::string previous;
+  for (auto entry : list) {
+    std::string id = Str(entry.getId());
+    if (id.empty() || (!out->empty() && !(previous < id))) {
+      return Bad(std::string(what) + " ids are empty, unsorted or repeated near '" + id + "'");
+    }
+    T value;
+    MULIN_RETURN_IF_ERROR(read(entry, &value));
+    previous = id;
+    out->emplace(std::move(id), std::move(value));
+  }
+  return Status::Ok();
+}
+
+Status DecodeCommunity(Snap::Community::Reader r, Community* c) {
+  for (auto rule : r.getRules()) {
+    Rules rules{rule.getEffectiveFromUs(), rule.getPointsPerHour(), rule.getMaxMinutesPerOrder(),
+                rule.getRatingWindowS(), rule.getReversalWindowS()};
+    if (!c->rules.empty() && rules.effective_from_us < c->rules.back().effective_from_us) {
+      return Bad("community rules out of effective order");
+    }
+    c->rules.push_back(rules);
+  }
+  return Status::Ok();
+}
+
+Status DecodeMember(Snap::Member::Reader r, Member* m) {
+  m->community_id = Str(r.getCommunityId());
+  int previous = -1;
+  for (schema::Role role : r.getRoles()) {
+    const int value = static_cast<int>(role);
+    if (value <= previous || value > static_cast<int>(schema::Role::STAFF)) {
+      return Bad("member roles unknown, unsorted or repeated");
+    }
+    m->roles |= RoleBit(role);
+    previous = value;
+  }
+  return Status::Ok();
+}
+
+Status DecodeCredential(Snap::Credential::Reader r, Credential* c) {
+  if (static_cast<uint16_t>(r.getRole()) >
+      static_cast<uint16_t>(schema::CredentialRole::OPERATOR)) {
+    return Bad("unknown credential role");
+  }
+  c->community_id = Str(r.getCommunityId());
+  c->role = r.getRole();
+  c->subject_id = Str(r.getSubjectId());
+  auto hash = r.getSecretHash();
+  c->secret_hash.assign(reinterpret_cast<const char*>(hash.begin()), hash.size());
+  c->revoked = r.getRevoked();
+  return Status::Ok();
+}
+
+Status DecodeOrder(Snap::Order::Reader r, Order* o) {
+  if (static_cast<uint16_t>(r.getStatus()) > static_cast<uint16_t>(kLastOrderStatus) ||
+      r.getRating() > 5) {
+    return Bad("order status or rating out of range");
+  }
+  o->community_id = Str(r.getCommunityId());
+  o->status = static_cast<OrderStatus>(r.getStatus());
+  o->resident_id = Str(r.getResidentId());
+  o->social_worker_id = Str(r.getSocialWorkerId());
+  o->delivered_at_us = r.getDeliveredAtUs();
+  o->rating = r.getRating();
+  for (auto share : r.getShares()) {
+    o->shares.push_back(Share{Str(share.getVolunteerId()), share.getMinutes(), share.getPoints()});
+  }
+  return Status::Ok();
+}
+
+Status DecodeRegistry(Snap::Reader snap, State* state) {
+  MULIN_RETURN_IF_ERROR(
+      DecodeMap(snap.getCommunities(), "community", &state->communities, DecodeCommunity));
+  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getMembers(), "member", &state->members, DecodeMember));
+  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getMerchants(), "merchant", &state->merchants,
+                                  [](Snap::Merchant::Reader r, Merchant* m) {
+                                    m->community_id = Str(r.getCommunityId());
+                                    m->rate_bps = r.getContributionRateBps();
+                                    return Status::Ok();
+                                  }));
+  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getProjects(), "project", &state->projects,
+                                  [](Snap::Project::Reader r, Project* p) {
+                                    p->community_id = Str(r.getCommunityId());
+                                    return Status::Ok();
+                                  }));
+  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getTerminals(), "terminal", &state->terminals,
+                                  [](Snap::Terminal::Reader r, Terminal* t) {
+                                    t->merchant_id = Str(r.getMerchantId());
+                                    return Status::Ok();
+                                  }));
+  return DecodeMap(snap.getCredentials(), "credential", &state->credentials, DecodeCredential);
+}
+
+Status DecodeBalances(capnp::List<Snap::Balance>::Reader list, State* state) {
+  state->balances.reserve(list.size());
+  std::string previous;
+  for (auto entry : list) {
+    std::string account = Str(entry.getAccountId());
+    if (account.empty() || (!state->balances.empty() && !(previous < account))) {
+      return Bad("balance accounts are empty, unsorted or repeated near '" + account + "'");
+    }
+    Balances balances{};
+    balances[static_cast<size_t>(schema::Unit::POINTS)] = entry.getPoints();
+    balances[static_cast<size_t>(schema::Unit::MINUTES)] = entry.getMinutes();
+    balances[static_cast<size_t>(schema::Unit::FEN)] = entry.getFen();
+    previous = account;
+    state->balances.emplace(std::move(account), balances);
+  }
+  return Status::Ok();
+}
+
+Status DecodeActivity(Snap::Reader snap, State* state) {
+  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getOrders(), "order", &state->orders, DecodeOrder));
+  MULIN_RETURN_IF_ERROR(
+      DecodeMap(snap.getRedemptions(), "redemption", &state->redemptions,
+                [](Snap::Redemption::Reader r, Redemption* x) {
+                  *x = Redemption{r.getSeq(),    Str(r.getVolunteerId()), Str(r.getMerchantId()),
+                                  r.getPoints(), r.getRecordedAtUs(),     r.getReversed()};
+                  return Status::Ok();
+                }));
+  MULIN_RETURN_IF_ERROR(
+      DecodeMap(snap.getSales(), "sale", &state->sales, [](Snap::Sale::Reader r, Sale* x) {
+        *x = Sale{r.getSeq(), Str(r.getMerchantId()), r.getGrossFen(), r.getContributionFen(),
+                  r.getReversed()};
+        return Status::Ok();
+      }));
+  MULIN_RETURN_IF_ERROR(DecodeMap(
+      snap.getPayouts(), "payout", &state->payouts, [](Snap::Payout::Reader r, Payout* x) {
+        if (static_cast<uint16_t>(r.getStatus()) > static_cast<uint16_t>(kLastPayoutStatus)) {
+          return Bad("unknown payout status");
+        }
+        *x = Payout{Str(r.getCommunityId()), Str(r.getProjectId()), r.getAmountFen(),
+                    Str(r.getRequesterId()), static_cast<PayoutStatus>(r.getStatus())};
+        return Status::Ok();
+      }));
+  return DecodeBalances(snap.getBalances(), state);
+}
+
+}  // namespace
+
+std::string EncodeState(const State& state) {
+  capnp::MallocMessageBuilder message;
+  auto snap = message.initRoot<Snap>();
+  snap.setFormatVersion(kStateFormatVersion);
+  snap.setLastSeq(state.last_seq);
+  snap.setLastRecordedAtUs(state.last_recorded_at_us);
+  EncodeRegistry(state, snap);
+  EncodeActivity(state, snap);
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  return std::string(words.asChars().begin(), words.asChars().size());
+}
+
+Result<State> DecodeState(std::string_view bytes) {
+  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
+    return Bad(std::to_string(bytes.size()) + " bytes is not a whole number of words");
+  }
+  // Stored bytes carry no alignment guarantee; Cap'n Proto readers need 8-byte alignment.
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = words.size() * kTraversalWordsPerWord + kTraversalWordsMargin;
+  options.nestingLimit = kSnapshotNestingMax;
+  State state;
+  Status status;
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 capnp::FlatArrayMessageReader reader(words, options);
+                 if (reader.getEnd() != words.end()) {
+                   status = Bad("bytes follow the message");
+                   return;
+                 }
+                 Snap::Reader snap = reader.getRoot<Snap>();
+                 if (snap.getFormatVersion() != kStateFormatVersion) {
+                   status = Bad("format version " + std::to_string(snap.getFormatVersion()) +
+                                ", this build reads " + std::to_string(kStateFormatVersion));
+                   return;
+                 }
+                 state.last_seq = snap.getLastSeq();
+                 state.last_recorded_at_us = snap.getLastRecordedAtUs();
+                 status = DecodeRegistry(snap, &state);
+                 if (status.ok()) status = DecodeActivity(snap, &state);
+               })) {
+    return Bad("undecodable: " + std::string(exception->getDescription().cStr()));
+  }
+  if (!status.ok()) return status;
+  return state;
+}
+
+}  // namespace mulin::domain
