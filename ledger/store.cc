@@ -4,6 +4,8 @@
 #include <rocksdb/table.h>
 #include <sodium.h>
 
+#include <filesystem>
+
 namespace mulin::ledger {
 namespace {
 
@@ -29,6 +31,11 @@ bool IsLockError(const rocksdb::Status& status) {
   return status.IsIOError() && status.ToString().find("lock") != std::string::npos;
 }
 
+Status NoLedgerAt(const std::string& dir) {
+  return Status::NotFound("no ledger at " + dir +
+                          " (create one with a write command, or set --db / MULIN_DB)");
+}
+
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& status, std::string_view context) {
@@ -42,6 +49,12 @@ Status FromRocks(const rocksdb::Status& status, std::string_view context) {
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
   if (sodium_init() < 0) return Status::IoError("libsodium failed to initialise");
+  // RocksDB creates the directory (for its info log) even when it is not to create a database,
+  // and then fails with a raw I/O error: a read command with a mistyped --db would leave an empty
+  // directory behind. Every RocksDB database has a CURRENT file; without one there is no ledger.
+  const bool may_create = options.create_if_missing && !options.read_only;
+  std::error_code ignored;
+  if (!may_create && !std::filesystem::exists(dir + "/CURRENT", ignored)) return NoLedgerAt(dir);
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
@@ -72,8 +85,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
                           "`mulin terminal` or the read commands, which open it read-only)");
     }
     if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos) {
-      return Status::NotFound("no ledger at " + dir + " (create one with a write command, or set "
-                              "--db / MULIN_DB)");
+      return NoLedgerAt(dir);
     }
     return FromRocks(s, "opening ledger " + dir);
   }

@@ -1,0 +1,70 @@
+// Encoding of the pieces of projection rows: keys that sort the way queries scan them, values that
+// decode defensively (stored bytes may have been changed behind the projection's back).
+//
+//   key string := (byte ≠ 0x00 | 0x00 0xFF)* 0x00 0x01   (order-preserving and self-delimiting: an
+//                                                          id may hold any byte, even 0x00)
+//   key u64    := fixed64 big-endian                       (sorts numerically)
+//   key u32    := fixed32 big-endian
+//   value i64/u64 := fixed64 little-endian
+//   value u32  := fixed32 little-endian
+//   value u8   := one byte
+//   value str  := length: fixed32 little-endian  bytes[length]
+//
+// Thread-safety: pure functions; a ValueReader belongs to one thread.
+#ifndef MULIN_PROJECTIONS_CODEC_H_
+#define MULIN_PROJECTIONS_CODEC_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mulin::projections {
+
+void AppendKeyString(std::string* key, std::string_view s);
+void AppendKeyU64(std::string* key, uint64_t value);
+void AppendKeyU32(std::string* key, uint32_t value);
+// Each consumes its piece from the front of `in`; false when `in` does not start with one.
+bool ReadKeyString(std::string_view* in, std::string* out);
+bool ReadKeyU64(std::string_view* in, uint64_t* value);
+bool ReadKeyU32(std::string_view* in, uint32_t* value);
+
+// The smallest key greater than every key that starts with `prefix` ("" when there is none).
+std::string PrefixSuccessor(std::string_view prefix);
+
+class ValueWriter {
+ public:
+  ValueWriter& I64(int64_t value) { return U64(static_cast<uint64_t>(value)); }
+  ValueWriter& U64(uint64_t value);
+  ValueWriter& U32(uint32_t value);
+  ValueWriter& U8(uint8_t value);
+  ValueWriter& Str(std::string_view value);
+  std::string Finish() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+// Reads a value written by ValueWriter. Every read checks the bounds; the first failure sticks, so
+// a caller reads every field and checks ok() once at the end.
+class ValueReader {
+ public:
+  explicit ValueReader(std::string_view in) : in_(in) {}
+  int64_t I64() { return static_cast<int64_t>(U64()); }
+  uint64_t U64();
+  uint32_t U32();
+  uint8_t U8();
+  std::string Str();
+  // True when every read succeeded and nothing is left over.
+  bool ok() const { return ok_ && in_.empty(); }
+
+ private:
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+// "0x1f2e…" (at most a few bytes) for reporting a row that does not decode.
+std::string DescribeBytes(std::string_view bytes);
+
+}  // namespace mulin::projections
+
+#endif  // MULIN_PROJECTIONS_CODEC_H_

@@ -1,0 +1,183 @@
+#include "projections/engine.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "ledger/event_codec.h"
+
+namespace mulin::projections {
+namespace {
+
+constexpr char kCheckpointTag = '\x00';
+constexpr char kRowTag = '\x01';
+constexpr size_t kCheckpointBytes = 8 + ledger::kChainHashBytes;
+
+std::string SeqText(uint64_t seq) { return std::to_string(seq); }
+
+}  // namespace
+
+std::string CheckpointKey(std::string_view name) {
+  std::string key(name);
+  key.push_back(kCheckpointTag);
+  return key;
+}
+
+std::string RowPrefix(std::string_view name) {
+  std::string key(name);
+  key.push_back(kRowTag);
+  return key;
+}
+
+std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
+  std::string out;
+  ledger::PutFixed64(&out, checkpoint.seq);
+  out.append(reinterpret_cast<const char*>(checkpoint.chain.data()), checkpoint.chain.size());
+  return out;
+}
+
+bool DecodeCheckpoint(std::string_view value, Checkpoint* checkpoint) {
+  if (value.size() != kCheckpointBytes) return false;
+  checkpoint->seq = ledger::GetFixed64(value.data());
+  std::copy(value.begin() + 8, value.end(), checkpoint->chain.begin());
+  return true;
+}
+
+Result<ledger::ChainHash> ChainAt(const ledger::EventLog& log, uint64_t seq) {
+  if (seq == 0) return ledger::kGenesisChain;
+  if (seq > log.head().seq) {
+    return Status::NotFound("seq " + SeqText(seq) + " is past the head " + SeqText(log.head().seq));
+  }
+  std::unique_ptr<ledger::LogCursor> cursor = log.NewCursor(seq, seq);
+  if (!cursor->Valid()) return cursor->status();
+  return cursor->chain();
+}
+
+Engine::Engine(RowStore* store, std::vector<Projection*> projections)
+    : store_(store), projections_(std::move(projections)) {}
+
+Result<Checkpoint> Engine::ReadCheckpoint(std::string_view name) const {
+  std::string value;
+  Result<bool> found = store_->Get(CheckpointKey(name), &value);
+  if (!found.ok()) return found.status();
+  Checkpoint checkpoint;
+  if (*found && !DecodeCheckpoint(value, &checkpoint)) {
+    return Status::Corruption("projection " + std::string(name) + ": checkpoint of " +
+                              std::to_string(value.size()) + " bytes does not decode");
+  }
+  return checkpoint;
+}
+
+Status Engine::CheckStart(const ledger::EventLog& log, const CatchUpOptions& options,
+                          uint64_t target, const std::vector<Checkpoint>& checkpoints) const {
+  const uint64_t head = log.head().seq;
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    const std::string name(projections_[i]->name());
+    const Checkpoint& checkpoint = checkpoints[i];
+    if (!options.check_chain) continue;
+    if (checkpoint.seq > head) {
+      return Status::Corruption("projection " + name + " is at seq " + SeqText(checkpoint.seq) +
+                                    ", past the log's head " + SeqText(head),
+                                checkpoint.seq);
+    }
+    if (checkpoint.seq > target) {
+      return Status::InvalidArgument("projection " + name + " is at seq " +
+                                     SeqText(checkpoint.seq) + ", past the requested seq " +
+                                     SeqText(target) + "; build as-of views in empty scratch");
+    }
+    Result<ledger::ChainHash> chain = ChainAt(log, checkpoint.seq);
+    if (!chain.ok()) return chain.status();
+    if (*chain != checkpoint.chain) {
+      return Status::Corruption("projection " + name + ": its checkpoint at seq " +
+                                    SeqText(checkpoint.seq) +
+                                    " names a record the log does not hold (the log was "
+                                    "rewritten or the checkpoint moved); rebuild it",
+                                checkpoint.seq);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& checkpoints,
+                           const std::vector<bool>& advanced) {
+  RowBatch batch;
+  batch.puts.reserve(pending->rows.size() + projections_.size());
+  for (auto& [key, value] : pending->rows) batch.puts.emplace_back(key, std::move(value));
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    if (!advanced[i]) continue;
+    batch.puts.emplace_back(CheckpointKey(projections_[i]->name()),
+                            EncodeCheckpoint(checkpoints[i]));
+  }
+  pending->rows.clear();
+  pending->bytes = 0;
+  return store_->Commit(batch);
+}
+
+Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpOptions& options) {
+  assert(options.batch_events_max > 0);
+  const uint64_t head = log.head().seq;
+  const uint64_t target = options.to_seq == 0 ? head : options.to_seq;
+  if (target > head) {
+    return Status::InvalidArgument("seq " + SeqText(target) + " is past the head " + SeqText(head));
+  }
+  std::vector<Checkpoint> checkpoints;
+  uint64_t from = target + 1;
+  for (Projection* projection : projections_) {
+    Result<Checkpoint> checkpoint = ReadCheckpoint(projection->name());
+    if (!checkpoint.ok()) return checkpoint.status();
+    checkpoints.push_back(*checkpoint);
+    from = std::min(from, checkpoint->seq + 1);
+  }
+  MULIN_RETURN_IF_ERROR(CheckStart(log, options, target, checkpoints));
+  CatchUpStats stats;
+  if (from > target) return stats;
+
+  PendingRows pending;
+  std::vector<Rows> rows;
+  for (Projection* projection : projections_) {
+    rows.emplace_back(RowPrefix(projection->name()), store_, &pending);
+  }
+  std::vector<bool> advanced(projections_.size(), false);
+  size_t in_batch = 0;
+  std::unique_ptr<ledger::LogCursor> cursor = log.NewCursor(from, target);
+  for (; cursor->Valid(); cursor->Next()) {
+    const uint64_t seq = cursor->seq();
+    Result<ledger::DecodedEvent> decoded = ledger::DecodeEvent(cursor->payload(), seq);
+    if (!decoded.ok()) return decoded.status();
+    const std::vector<domain::Posting> postings = domain::Postings(decoded->event());
+    const EventContext context{seq, decoded->event(), &postings};
+    for (size_t i = 0; i < projections_.size(); ++i) {
+      if (checkpoints[i].seq >= seq) continue;
+      MULIN_RETURN_IF_ERROR(projections_[i]->Apply(context, &rows[i]));
+      checkpoints[i] = Checkpoint{seq, cursor->chain()};
+      advanced[i] = true;
+    }
+    ++stats.events;
+    if (++in_batch >= options.batch_events_max || pending.bytes >= options.batch_bytes_max) {
+      MULIN_RETURN_IF_ERROR(CommitBatch(&pending, checkpoints, advanced));
+      ++stats.batches;
+      in_batch = 0;
+      std::fill(advanced.begin(), advanced.end(), false);
+    }
+    if (options.progress && stats.events % options.progress_interval_events == 0) {
+      options.progress(seq, target);
+    }
+  }
+  if (!cursor->status().ok()) return cursor->status();
+  if (in_batch > 0) {
+    MULIN_RETURN_IF_ERROR(CommitBatch(&pending, checkpoints, advanced));
+    ++stats.batches;
+  }
+  if (options.progress) options.progress(target, target);
+  return stats;
+}
+
+Status Engine::Drop(std::string_view name) {
+  RowBatch batch;
+  // The checkpoint key and every row key share the prefix name 0x00..0x01; dropping both tags in
+  // one batch leaves no window where rows exist without the checkpoint that explains them.
+  batch.drop_prefixes.push_back(CheckpointKey(name));
+  batch.drop_prefixes.push_back(RowPrefix(name));
+  return store_->Commit(batch);
+}
+
+}  // namespace mulin::projections

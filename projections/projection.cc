@@ -1,0 +1,84 @@
+#include "projections/projection.h"
+
+namespace mulin::projections {
+namespace {
+
+// True when the postings are consecutive zero-sum pairs in one unit: (0,1), (2,3), ...
+bool ComesInPairs(const std::vector<domain::Posting>& postings) {
+  if (postings.size() % 2 != 0) return false;
+  for (size_t i = 0; i < postings.size(); i += 2) {
+    const domain::Posting& a = postings[i];
+    const domain::Posting& b = postings[i + 1];
+    if (a.unit != b.unit || a.delta != -b.delta) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* UnitName(schema::Unit unit) {
+  switch (unit) {
+    case schema::Unit::POINTS:
+      return "points";
+    case schema::Unit::MINUTES:
+      return "minutes";
+    case schema::Unit::FEN:
+      return "fen";
+  }
+  return "unit?";
+}
+
+std::string_view AccountKind(std::string_view account) {
+  const size_t colon = account.find(':');
+  return colon == std::string_view::npos ? std::string_view() : account.substr(0, colon);
+}
+
+std::string_view AccountOwner(std::string_view account) {
+  const size_t colon = account.find(':');
+  return colon == std::string_view::npos ? account : account.substr(colon + 1);
+}
+
+std::string Counterparty(const std::vector<domain::Posting>& postings, size_t index) {
+  if (ComesInPairs(postings)) return postings[index ^ 1].account;
+  const domain::Posting& self = postings[index];
+  std::string out;
+  for (size_t i = 0; i < postings.size(); ++i) {
+    const domain::Posting& other = postings[i];
+    const bool opposite = (self.delta < 0) != (other.delta < 0);
+    if (i == index || other.unit != self.unit || !opposite || other.account == self.account) {
+      continue;
+    }
+    // Several postings may name the same counterparty; list it once.
+    const std::string joined = "+" + out + "+";
+    if (joined.find("+" + other.account + "+") != std::string::npos) continue;
+    if (!out.empty()) out += "+";
+    out += other.account;
+  }
+  return out;
+}
+
+const std::string& Rows::FullKey(std::string_view row_key) {
+  key_.assign(prefix_);
+  key_.append(row_key);
+  return key_;
+}
+
+Result<bool> Rows::Get(std::string_view row_key, std::string* value) {
+  const std::string& key = FullKey(row_key);
+  auto it = pending_->rows.find(key);
+  if (it != pending_->rows.end()) {
+    *value = it->second;
+    return true;
+  }
+  return store_->Get(key, value);
+}
+
+void Rows::Put(std::string_view row_key, std::string value) {
+  const std::string& key = FullKey(row_key);
+  auto [it, inserted] = pending_->rows.try_emplace(key);
+  pending_->bytes += inserted ? key.size() : 0;
+  pending_->bytes = pending_->bytes - it->second.size() + value.size();
+  it->second = std::move(value);
+}
+
+}  // namespace mulin::projections

@@ -1,0 +1,207 @@
+#include "projections/row_store.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "ledger/store.h"
+#include "projections/codec.h"
+
+namespace mulin::projections {
+namespace {
+
+using ledger::FromRocks;
+
+class RocksRowIterator final : public RowIterator {
+ public:
+  explicit RocksRowIterator(std::unique_ptr<rocksdb::Iterator> it) : it_(std::move(it)) {}
+  void Seek(std::string_view target) override { it_->Seek(rocksdb::Slice(target)); }
+  bool Valid() const override { return it_->Valid(); }
+  void Next() override { it_->Next(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  Status status() const override { return FromRocks(it_->status(), "reading projection rows"); }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+using RowMap = std::map<std::string, std::string, std::less<>>;
+
+class MemoryRowIterator final : public RowIterator {
+ public:
+  explicit MemoryRowIterator(const RowMap* rows) : rows_(rows), it_(rows->end()) {}
+  void Seek(std::string_view target) override { it_ = rows_->lower_bound(target); }
+  bool Valid() const override { return it_ != rows_->end(); }
+  void Next() override { ++it_; }
+  std::string_view key() const override { return it_->first; }
+  std::string_view value() const override { return it_->second; }
+  Status status() const override { return Status::Ok(); }
+
+ private:
+  const RowMap* rows_;
+  RowMap::const_iterator it_;
+};
+
+// Merges the overlay's rows over the base's: on equal keys the overlay's value wins.
+class OverlayRowIterator final : public RowIterator {
+ public:
+  OverlayRowIterator(std::unique_ptr<RowIterator> top, std::unique_ptr<RowIterator> base)
+      : top_(std::move(top)), base_(std::move(base)) {}
+  void Seek(std::string_view target) override {
+    top_->Seek(target);
+    base_->Seek(target);
+    Pick();
+  }
+  bool Valid() const override { return current_ != nullptr; }
+  void Next() override {
+    if (current_ == top_.get() && base_->Valid() && base_->key() == top_->key()) base_->Next();
+    current_->Next();
+    Pick();
+  }
+  std::string_view key() const override { return current_->key(); }
+  std::string_view value() const override { return current_->value(); }
+  Status status() const override { return base_->status(); }
+
+ private:
+  void Pick() {
+    if (!top_->Valid()) {
+      current_ = base_->Valid() ? base_.get() : nullptr;
+    } else if (!base_->Valid() || top_->key() <= base_->key()) {
+      current_ = top_.get();
+    } else {
+      current_ = base_.get();
+    }
+  }
+
+  std::unique_ptr<RowIterator> top_;
+  std::unique_ptr<RowIterator> base_;
+  RowIterator* current_ = nullptr;
+};
+
+}  // namespace
+
+Status ScanPrefix(const RowStore& store, std::string_view prefix,
+                  const std::function<bool(std::string_view, std::string_view)>& visit) {
+  std::unique_ptr<RowIterator> it = store.NewIterator();
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    if (it->key().substr(0, prefix.size()) != prefix) break;
+    if (!visit(it->key(), it->value())) break;
+  }
+  return it->status();
+}
+
+RocksRowStore::RocksRowStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+                             const rocksdb::WriteOptions& write_options, bool read_only)
+    : db_(db), family_(family), write_options_(write_options), read_only_(read_only) {}
+
+Result<bool> RocksRowStore::Get(std::string_view key, std::string* value) const {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family_, rocksdb::Slice(key), value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return FromRocks(s, "reading a projection row");
+  return true;
+}
+
+std::unique_ptr<RowIterator> RocksRowStore::NewIterator() const {
+  rocksdb::ReadOptions read_options;
+  // Scans (reconcile, statements) read each row once: keep them out of the block cache.
+  read_options.fill_cache = false;
+  return std::make_unique<RocksRowIterator>(
+      std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read_options, family_)));
+}
+
+Status RocksRowStore::Commit(const RowBatch& batch) {
+  if (read_only_) return Status::InvalidArgument("projection rows opened read-only");
+  rocksdb::WriteBatch write;
+  for (const std::string& prefix : batch.drop_prefixes) {
+    rocksdb::Status s = write.DeleteRange(family_, prefix, PrefixSuccessor(prefix));
+    if (!s.ok()) return FromRocks(s, "dropping projection rows");
+  }
+  for (const auto& [key, value] : batch.puts) {
+    rocksdb::Status s = write.Put(family_, key, value);
+    if (!s.ok()) return FromRocks(s, "writing projection rows");
+  }
+  return FromRocks(db_->Write(write_options_, &write), "writing projection rows");
+}
+
+Result<bool> MemoryRowStore::Get(std::string_view key, std::string* value) const {
+  auto it = rows_.find(key);
+  if (it == rows_.end()) return false;
+  *value = it->second;
+  return true;
+}
+
+std::unique_ptr<RowIterator> MemoryRowStore::NewIterator() const {
+  return std::make_unique<MemoryRowIterator>(&rows_);
+}
+
+Status MemoryRowStore::Commit(const RowBatch& batch) {
+  for (const std::string& prefix : batch.drop_prefixes) {
+    auto first = rows_.lower_bound(prefix);
+    auto last = first;
+    while (last != rows_.end() && last->first.compare(0, prefix.size(), prefix) == 0) ++last;
+    rows_.erase(first, last);
+  }
+  for (const auto& [key, value] : batch.puts) rows_.insert_or_assign(key, value);
+  return Status::Ok();
+}
+
+Result<bool> OverlayRowStore::Get(std::string_view key, std::string* value) const {
+  Result<bool> top = top_.Get(key, value);
+  if (!top.ok() || *top) return top;
+  return base_->Get(key, value);
+}
+
+std::unique_ptr<RowIterator> OverlayRowStore::NewIterator() const {
+  return std::make_unique<OverlayRowIterator>(top_.NewIterator(), base_->NewIterator());
+}
+
+Status OverlayRowStore::Commit(const RowBatch& batch) {
+  if (!batch.drop_prefixes.empty()) {
+    return Status::InvalidArgument("cannot drop rows of a read-only ledger; rebuild into scratch");
+  }
+  return top_.Commit(batch);
+}
+
+Result<std::unique_ptr<ScratchDb>> ScratchDb::Create(const std::string& parent_dir) {
+  std::string parent = parent_dir;
+  if (parent.empty()) {
+    const char* tmp = getenv("TMPDIR");
+    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  std::string pattern = parent + "/mulin-scratch-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return Status::IoError("cannot create a scratch directory under " + parent);
+  }
+  std::unique_ptr<ScratchDb> scratch(new ScratchDb());
+  scratch->dir_ = pattern;
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Scratch rows are written once in large batches and read back once: a big memtable keeps most
+  // of a rebuild in memory and flushes rarely.
+  options.write_buffer_size = 64 << 20;
+  options.max_background_jobs = 2;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, scratch->dir_, &raw);
+  if (!s.ok()) return FromRocks(s, "opening scratch space " + scratch->dir_);
+  scratch->db_.reset(raw);
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;  // scratch dies with the process; durability buys nothing
+  write_options.sync = false;
+  scratch->rows_ = std::make_unique<RocksRowStore>(raw, raw->DefaultColumnFamily(), write_options,
+                                                   /*read_only=*/false);
+  return scratch;
+}
+
+ScratchDb::~ScratchDb() {
+  rows_.reset();
+  if (db_) db_->Close().PermitUncheckedError();
+  db_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+}  // namespace mulin::projections

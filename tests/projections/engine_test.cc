@@ -1,0 +1,185 @@
+// Goal: the engine folds each event into every projection exactly once, whatever the batching:
+// a projection kept incrementally equals one rebuilt from seq 1, byte for byte; checkpoints name
+// the record they stop at, and one that names another history is refused.
+#include "projections/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "ledger/record_format.h"
+#include "projections/standard.h"
+#include "tests/projections/ledger_fixture.h"
+#include "tests/projections/random_stream.h"
+#include "tests/support/temp_dir.h"
+
+namespace mulin::projections {
+namespace {
+
+using testing::DumpRows;
+using testing::FirstDifference;
+using testing::LedgerFixture;
+using testing::RandomStream;
+using testing::RowMap;
+
+class ProjectionEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ledger_.Open(); }
+
+  // Appends `rounds` random chunks, catching the stored projections up after each.
+  void GrowIncrementally(RandomStream* stream, int rounds, size_t batch_events_max) {
+    Engine engine(ledger_.rows(), standard_.All());
+    std::mt19937_64 rng(99);
+    for (int round = 0; round < rounds; ++round) {
+      ledger_.Append(stream->Next(std::uniform_int_distribution<size_t>(1, 700)(rng)));
+      CatchUpOptions options;
+      options.batch_events_max = batch_events_max;
+      auto stats = engine.CatchUp(*ledger_.log(), options);
+      ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    }
+  }
+
+  testing::TempDir dir_;
+  LedgerFixture ledger_{dir_.path()};
+  StandardProjections standard_;
+};
+
+TEST_F(ProjectionEngineTest, RebuildFromSeqOneEqualsIncrementalByteForByte) {
+  RandomStream stream(7);
+  GrowIncrementally(&stream, 30, /*batch_events_max=*/97);
+  const RowMap incremental = DumpRows(*ledger_.rows());
+  const uint64_t head = ledger_.log()->head().seq;
+  ASSERT_GT(head, 3000u);
+  for (Projection* projection : standard_.All()) {
+    EXPECT_GT(DumpRows(*ledger_.rows(), RowPrefix(projection->name())).size(), 10u)
+        << projection->name() << " kept no rows: the comparison would prove nothing";
+    auto checkpoint = Engine(ledger_.rows(), {}).ReadCheckpoint(projection->name());
+    ASSERT_TRUE(checkpoint.ok());
+    EXPECT_EQ(head, checkpoint->seq);
+  }
+
+  // Into scratch space in one pass with the default batch size.
+  MemoryRowStore scratch;
+  StandardProjections rebuilt;
+  auto stats = Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions());
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(head, stats->events);
+  const RowMap from_scratch = DumpRows(scratch);
+  EXPECT_TRUE(incremental == from_scratch) << FirstDifference(incremental, from_scratch);
+
+  // Dropped and rebuilt in place, one projection at a time.
+  Engine engine(ledger_.rows(), standard_.All());
+  for (Projection* projection : standard_.All()) {
+    ASSERT_TRUE(engine.Drop(projection->name()).ok());
+    EXPECT_TRUE(DumpRows(*ledger_.rows(), RowPrefix(projection->name())).empty());
+    auto rebuilt_stats = engine.CatchUp(*ledger_.log(), CatchUpOptions());
+    ASSERT_TRUE(rebuilt_stats.ok()) << rebuilt_stats.status().ToString();
+    EXPECT_EQ(head, rebuilt_stats->events) << "only the dropped projection starts from seq 1";
+  }
+  const RowMap in_place = DumpRows(*ledger_.rows());
+  EXPECT_TRUE(incremental == in_place) << FirstDifference(incremental, in_place);
+}
+
+TEST_F(ProjectionEngineTest, BatchesBoundedByBytesStillFoldEachEventOnce) {
+  RandomStream stream(8);
+  ledger_.Append(stream.Next(2000));
+  CatchUpOptions tiny;
+  tiny.batch_bytes_max = 1;  // every event its own batch
+  Engine engine(ledger_.rows(), standard_.All());
+  auto stats = engine.CatchUp(*ledger_.log(), tiny);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  // Each event that writes a row ends its batch; the three community registrations the stream
+  // starts with write none, so they ride along with the first event that does.
+  EXPECT_EQ(stats->events - 3, stats->batches);
+  MemoryRowStore scratch;
+  StandardProjections rebuilt;
+  ASSERT_TRUE(Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
+  const RowMap expected = DumpRows(scratch);
+  const RowMap found = DumpRows(*ledger_.rows());
+  EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
+}
+
+TEST_F(ProjectionEngineTest, AsOfSeqStopsThereWithThatRecordsChain) {
+  RandomStream stream(9);
+  ledger_.Append(stream.Next(500));
+  MemoryRowStore scratch;
+  StandardProjections set;
+  Engine engine(&scratch, set.All());
+  CatchUpOptions options;
+  options.to_seq = 321;
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
+  for (Projection* projection : set.All()) {
+    auto checkpoint = engine.ReadCheckpoint(projection->name());
+    ASSERT_TRUE(checkpoint.ok());
+    EXPECT_EQ(321u, checkpoint->seq);
+    EXPECT_EQ(*ChainAt(*ledger_.log(), 321), checkpoint->chain);
+  }
+  options.to_seq = ledger_.log()->head().seq + 1;
+  EXPECT_EQ(Code::kInvalidArgument, engine.CatchUp(*ledger_.log(), options).status().code());
+  options.to_seq = 100;  // behind the projections: an as-of view needs empty scratch
+  EXPECT_EQ(Code::kInvalidArgument, engine.CatchUp(*ledger_.log(), options).status().code());
+}
+
+TEST_F(ProjectionEngineTest, CheckpointNamingAnotherRecordIsRefused) {
+  RandomStream stream(10);
+  ledger_.Append(stream.Next(300));
+  Engine engine(ledger_.rows(), standard_.All());
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).ok());
+  ledger_.Append(stream.Next(10));
+
+  // Moved back by one: the chain stored is that of the head, not of the record it now names.
+  Checkpoint moved = *engine.ReadCheckpoint(kFundName);
+  moved.seq -= 1;
+  RowBatch batch;
+  batch.puts.emplace_back(CheckpointKey(kFundName), EncodeCheckpoint(moved));
+  ASSERT_TRUE(ledger_.rows()->Commit(batch).ok());
+  auto refused = engine.CatchUp(*ledger_.log(), CatchUpOptions());
+  EXPECT_TRUE(refused.status().IsCorruption()) << refused.status().ToString();
+  EXPECT_EQ(moved.seq, refused.status().seq());
+  EXPECT_NE(std::string::npos, refused.status().message().find("fund"));
+
+  // Past the head.
+  moved.seq = ledger_.log()->head().seq + 5;
+  batch.puts.clear();
+  batch.puts.emplace_back(CheckpointKey(kFundName), EncodeCheckpoint(moved));
+  ASSERT_TRUE(ledger_.rows()->Commit(batch).ok());
+  EXPECT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).status().IsCorruption());
+
+  // Undecodable.
+  batch.puts.clear();
+  batch.puts.emplace_back(CheckpointKey(kFundName), "short");
+  ASSERT_TRUE(ledger_.rows()->Commit(batch).ok());
+  EXPECT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).status().IsCorruption());
+}
+
+TEST_F(ProjectionEngineTest, DropRemovesOneProjectionAndItsCheckpointOnly) {
+  RandomStream stream(11);
+  ledger_.Append(stream.Next(400));
+  Engine engine(ledger_.rows(), standard_.All());
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).ok());
+  const RowMap balances = DumpRows(*ledger_.rows(), RowPrefix(kBalancesName));
+  ASSERT_TRUE(engine.Drop(kAuditName).ok());
+  EXPECT_TRUE(DumpRows(*ledger_.rows(), RowPrefix(kAuditName)).empty());
+  EXPECT_EQ(0u, engine.ReadCheckpoint(kAuditName)->seq);
+  EXPECT_EQ(balances, DumpRows(*ledger_.rows(), RowPrefix(kBalancesName)));
+  EXPECT_EQ(ledger_.log()->head().seq, engine.ReadCheckpoint(kBalancesName)->seq);
+}
+
+TEST_F(ProjectionEngineTest, ProgressIsReportedUpToTheTarget) {
+  RandomStream stream(12);
+  ledger_.Append(stream.Next(1000));
+  CatchUpOptions options;
+  options.progress_interval_events = 100;
+  std::vector<uint64_t> seen;
+  options.progress = [&](uint64_t done, uint64_t total) {
+    EXPECT_EQ(ledger_.log()->head().seq, total);
+    seen.push_back(done);
+  };
+  ASSERT_TRUE(Engine(ledger_.rows(), standard_.All()).CatchUp(*ledger_.log(), options).ok());
+  ASSERT_GE(seen.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(ledger_.log()->head().seq, seen.back());
+}
+
+}  // namespace
+}  // namespace mulin::projections
