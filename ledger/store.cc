@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace mulin::ledger {
 namespace {
@@ -34,6 +35,20 @@ bool IsLockError(const rocksdb::Status& status) {
 Status NoLedgerAt(const std::string& dir) {
   return Status::NotFound("no ledger at " + dir +
                           " (create one with a write command, or set --db / MULIN_DB)");
+}
+
+// Says who holds the ledger: `mulin serve` leaves its address in kServingFile while it runs.
+std::string BusyMessage(const std::string& dir) {
+  std::ifstream serving(dir + "/" + kServingFile);
+  std::string address;
+  if (serving && std::getline(serving, address) && !address.empty()) {
+    return "ledger " + dir + " is being served by `mulin serve` at " + address +
+           ": send commands through the service (`mulin terminal --server " + address +
+           "`); read commands (verify, checkpoint, export, ...) work on it directly";
+  }
+  return "ledger " + dir +
+         " is held by another process; read commands (verify, checkpoint, "
+         "export, ...) still work on it";
 }
 
 }  // namespace
@@ -79,11 +94,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
           ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &store->handles_, &raw)
           : rocksdb::DB::Open(db_options, dir, families, &store->handles_, &raw);
   if (!s.ok()) {
-    if (IsLockError(s)) {
-      return Status::Busy("ledger " + dir +
-                          " is held by another process (is `mulin serve` running? use "
-                          "`mulin terminal` or the read commands, which open it read-only)");
-    }
+    if (IsLockError(s)) return Status::Busy(BusyMessage(dir));
     if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos) {
       return NoLedgerAt(dir);
     }

@@ -24,6 +24,10 @@
 
 namespace mulin::ledger {
 
+// A file in the ledger directory that `mulin serve` writes with its listen address while it runs,
+// so that a writer refused the lock can say where the ledger is served.
+inline constexpr const char* kServingFile = "SERVING";
+
 struct StoreOptions {
   // Read-only opens do not take RocksDB's lock, so they work while `mulin serve` holds the ledger.
   bool read_only = false;

@@ -2,15 +2,16 @@
 #ifndef MULIN_TOOLS_MULIN_CLI_H_
 #define MULIN_TOOLS_MULIN_CLI_H_
 
-#include <CLI/CLI.hpp>
 #include <capnp/compat/json.h>
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 
 #include "ledger/event_log.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
+#include "ledger/writer.h"
 
 namespace mulin::cli {
 
@@ -34,6 +35,23 @@ struct Ledger {
 // Opens the ledger for reading without taking the writer's lock (works beside `mulin serve`).
 Result<Ledger> OpenForRead(const Globals& globals, bool check_head = true);
 
+// An open ledger with its writer, for the commands that append.
+struct WriteLedger {
+  std::unique_ptr<ledger::Store> store;
+  std::unique_ptr<ledger::EventLog> log;
+  std::unique_ptr<ledger::Writer> writer;  // declared last: stopped and destroyed first
+};
+
+// Opens (creating when missing) the ledger for writing. kBusy when `mulin serve` holds it.
+Result<WriteLedger> OpenForWrite(const Globals& globals,
+                                 const ledger::WriterOptions& options = ledger::WriterOptions());
+
+// A fresh random request id, "cli-" and 16 hex digits.
+std::string NewRequestId();
+
+// True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
 // Maps a status to an exit code: corruption → 3, rejected/conflict → 4, invalid input → 2, else 1.
 int ExitCodeFor(const Status& status);
 
@@ -51,6 +69,12 @@ std::string ToJson(Reader reader) {
 }
 
 void AddLogCommands(CLI::App& app, const Globals& globals, int* exit_code);
+void AddWriteCommands(CLI::App& app, const Globals& globals, int* exit_code);
+void AddImportCommand(CLI::App& app, const Globals& globals, int* exit_code);
+void AddIssueCredentialCommand(CLI::App& app, const Globals& globals, int* exit_code);
+void AddDemoCommand(CLI::App& app, const Globals& globals, int* exit_code);
+void AddServeCommand(CLI::App& app, const Globals& globals, int* exit_code);
+void AddTerminalCommand(CLI::App& app, int* exit_code);
 
 }  // namespace mulin::cli
 

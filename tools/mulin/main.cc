@@ -1,7 +1,7 @@
 // mulin: the command-line program of the Mulin ledger (DESIGN §5).
-#include <CLI/CLI.hpp>
 #include <sodium.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 
@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
 
   int exit_code = mulin::cli::kExitOk;
   mulin::cli::AddLogCommands(app, globals, &exit_code);
+  mulin::cli::AddWriteCommands(app, globals, &exit_code);
+  mulin::cli::AddDemoCommand(app, globals, &exit_code);
+  mulin::cli::AddServeCommand(app, globals, &exit_code);
+  mulin::cli::AddTerminalCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

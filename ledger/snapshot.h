@@ -1,0 +1,32 @@
+// Snapshots of the writer's state, so that a large ledger starts by replaying only the log's tail.
+//
+// Column family `snapshots`:
+//   "latest" → seq: fixed64 LE  chain: u8[32]  state: u8[*]   (domain::EncodeState bytes)
+// A snapshot is used only when the record at its seq still carries its chain hash: a snapshot of
+// another history, or of a history since rewritten, is ignored (and the log replayed in full).
+// A lost or unreadable snapshot costs start-up time, never correctness: the log is the truth.
+// Thread-safety: pure functions over a Store.
+#ifndef MULIN_LEDGER_SNAPSHOT_H_
+#define MULIN_LEDGER_SNAPSHOT_H_
+
+#include <optional>
+#include <string>
+
+#include "ledger/event_log.h"
+#include "ledger/status.h"
+#include "ledger/store.h"
+
+namespace mulin::ledger {
+
+struct Snapshot {
+  Head at;            // the state reflects events 1..at.seq
+  std::string state;  // domain::EncodeState bytes
+};
+
+Status WriteSnapshot(Store* store, const Snapshot& snapshot);
+// The latest snapshot, or nullopt when none is stored or it does not match `log`.
+Result<std::optional<Snapshot>> ReadUsableSnapshot(Store* store, const EventLog& log);
+
+}  // namespace mulin::ledger
+
+#endif  // MULIN_LEDGER_SNAPSHOT_H_

@@ -1,0 +1,118 @@
+// Writer: the single thread that owns the ledger's state and appends to its log.
+//
+// Callers submit commands (serialised schema::Command messages) to a bounded queue; when it is full
+// they get kOverloaded at once. The writer thread takes a group of queued commands, decides each in
+// order against the state (a rejected command does not affect the others), appends the group's
+// events in one synced WriteBatch, then completes every caller. No lock guards a balance check: one
+// thread decides.
+//
+// Idempotency (DESIGN §2.9): a command's request key is (actor id, request id). The same key with
+// the same content returns the original result and appends nothing, also after a restart (the log's
+// request index is durable in the same batch as the events); the same key with different content is
+// rejected with kConflict.
+//
+// Thread-safety: Submit/Execute from any number of threads. Completion callbacks run on the writer
+// thread and must not block. Ownership: the Writer borrows the Store and EventLog, which must
+// outlive it.
+#ifndef MULIN_LEDGER_WRITER_H_
+#define MULIN_LEDGER_WRITER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "ledger/event_log.h"
+#include "ledger/status.h"
+#include "ledger/store.h"
+
+namespace mulin::domain {
+struct State;
+}
+
+namespace mulin::ledger {
+
+struct WriterOptions {
+  // Commands waiting to be decided; past this Submit answers kOverloaded at once.
+  size_t queue_commands_max = 64 * 1024;
+  // Commands decided and appended as one group (one fsync).
+  size_t group_commands_max = 4096;
+  // Write a state snapshot after this many events since the last one (0: never).
+  uint64_t snapshot_interval_events = 100000;
+  // The ledger clock's source, µs since epoch. Default: the system clock. The demo injects a
+  // simulated clock. The ledger clock never goes backwards whatever this returns.
+  std::function<int64_t()> clock_us;
+};
+
+struct CommandResult {
+  Status status;             // ok, or rejected / conflict / overloaded / invalid / I/O
+  uint64_t first_seq = 0;    // seq of the first event appended (0 when none)
+  uint32_t event_count = 0;  // events appended for this command
+  bool duplicate = false;    // an earlier identical request; nothing appended now
+};
+
+class Writer {
+ public:
+  using Done = std::function<void(const CommandResult&)>;
+
+  // Loads the newest usable snapshot, replays the log's tail after it and starts the writer thread.
+  static Result<std::unique_ptr<Writer>> Open(Store* store, EventLog* log,
+                                              const WriterOptions& options);
+  ~Writer();  // Stop()s
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Queues a serialised schema::Command. `done` is called exactly once, on the writer thread, or on
+  // the calling thread when the command is refused at once (overloaded, shut down).
+  void Submit(std::string command, Done done);
+  // Submits and waits for the result.
+  CommandResult Execute(std::string command);
+
+  // Stops taking commands, finishes the queued ones, joins the thread. Idempotent.
+  void Stop();
+
+  // Runs `read` on the writer thread between groups, with the current state, and waits for it.
+  // For consistent reads of the live state (tests, balance look-ups); keep it short.
+  Status Read(const std::function<void(const domain::State&)>& read);
+  // The same without waiting: `read` runs later on the writer thread (kShutdown once stopping).
+  Status SubmitRead(std::function<void(const domain::State&)> read);
+
+  // Events appended since open and snapshots written (for tests and logs).
+  uint64_t snapshots_written() const;
+
+ private:
+  struct Pending;
+  class Group;
+
+  Writer(Store* store, EventLog* log, const WriterOptions& options);
+  Status LoadState();
+  void Run();
+  void ProcessGroup(std::deque<Pending>* group);
+  long DecideOne(const std::string& bytes, int64_t now_us, size_t index, Group* group);
+  Status MaybeSnapshot();
+
+  Store* store_;
+  EventLog* log_;
+  WriterOptions options_;
+  std::unique_ptr<domain::State> state_;  // touched only by the writer thread after Open
+  int64_t clock_high_us_ = 0;             // ledger clock: the latest recorded_at
+  uint64_t last_snapshot_seq_ = 0;
+  // Set when the state could not be rebuilt after a failed append; every later command fails with
+  // it rather than be decided against a state that may not match the log.
+  Status broken_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::deque<Pending> queue_;       // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  uint64_t snapshots_written_ = 0;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace mulin::ledger
+
+#endif  // MULIN_LEDGER_WRITER_H_

@@ -1,0 +1,332 @@
+// Goal: the writer decides queued commands in order against one state, appends each group durably,
+// answers retries idempotently (also after a restart), refuses at once when its queue is full, and
+// starts from a snapshot plus the log's tail into exactly the state a full replay gives.
+#include "ledger/writer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "ledger/domain/evolve.h"
+#include "ledger/domain/state.h"
+#include "ledger/event_codec.h"
+#include "tests/support/commands.h"
+#include "tests/support/temp_dir.h"
+
+namespace mulin::ledger {
+namespace {
+
+using namespace mulin::testing;  // NOLINT: the command builders read like a script
+using schema::Role;
+
+class WriterTest : public ::testing::Test {
+ protected:
+  void Open(WriterOptions options = WriterOptions()) {
+    Close();
+    auto store = Store::Open(dir_.path(), StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    auto log = EventLog::Open(store_.get());
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
+    auto writer = Writer::Open(store_.get(), log_.get(), options);
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    writer_ = std::move(writer).value();
+  }
+
+  void Close() {
+    writer_.reset();
+    log_.reset();
+    store_.reset();
+  }
+
+  CommandResult Ok(std::string command) {
+    CommandResult result = writer_->Execute(std::move(command));
+    EXPECT_TRUE(result.status.ok()) << result.status.ToString();
+    return result;
+  }
+
+  // xishan with staff S1 and S2, social worker SW1, resident R1, volunteers V1..V4;
+  // yangjiamen with merchant M1 and its terminal T1.
+  void SetUpCommunities() {
+    Ok(RegisterCommunity("c1", "xishan"));
+    Ok(RegisterCommunity("c2", "yangjiamen"));
+    Ok(RegisterMember("m1", "xishan", "S1", {Role::STAFF}));
+    Ok(RegisterMember("m2", "xishan", "S2", {Role::STAFF}));
+    Ok(RegisterMember("m3", "xishan", "SW1", {Role::SOCIAL_WORKER}));
+    Ok(RegisterMember("m4", "xishan", "R1", {Role::RESIDENT}));
+    for (int v = 1; v <= 4; ++v) {
+      Ok(RegisterMember("v" + std::to_string(v), "xishan", "V" + std::to_string(v),
+                        {Role::VOLUNTEER}));
+    }
+    Ok(RegisterMerchant("mc1", "yangjiamen", "M1"));
+    Ok(RegisterTerminal("t1", "yangjiamen", "T1", "M1"));
+  }
+
+  void GivePoints(const std::string& volunteer, int64_t points) {
+    Ok(Adjust("adj-" + volunteer, "S1", "xishan", "volunteer:" + volunteer, schema::Unit::POINTS,
+              points));
+  }
+
+  int64_t Balance(const std::string& account, schema::Unit unit) {
+    int64_t out = 0;
+    EXPECT_TRUE(
+        writer_->Read([&](const domain::State& s) { out = domain::BalanceOf(s, account, unit); })
+            .ok());
+    return out;
+  }
+
+  std::string EncodedState() {
+    std::string out;
+    EXPECT_TRUE(writer_->Read([&](const domain::State& s) { out = domain::EncodeState(s); }).ok());
+    return out;
+  }
+
+  // The state a full replay of the log gives, without any snapshot.
+  std::string ReplayedState() {
+    domain::State state;
+    auto cursor = log_->NewCursor(1);
+    for (; cursor->Valid(); cursor->Next()) {
+      auto event = DecodeEvent(cursor->payload(), cursor->seq());
+      EXPECT_TRUE(event.ok()) << event.status().ToString();
+      domain::Evolve(&state, event->event());
+    }
+    EXPECT_TRUE(cursor->status().ok());
+    return domain::EncodeState(state);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<Writer> writer_;
+};
+
+TEST_F(WriterTest, TheClosedLoopCreditsPointsAtRating) {
+  Open();
+  SetUpCommunities();
+  Ok(PlaceOrder("o1", "xishan", "O1", "R1"));
+  Ok(DispatchOrder("o2", "S1", "O1", "SW1"));
+  Ok(AcceptOrder("o3", "SW1", "O1"));
+  Ok(DeliverOrder("o4", "SW1", "O1", {{"V1", 90}, {"V2", 60}}));
+  EXPECT_EQ(0, Balance("volunteer:V1", schema::Unit::POINTS));
+  EXPECT_EQ(90, Balance("volunteer:V1", schema::Unit::MINUTES));
+  CommandResult rated = Ok(RateOrder("o5", "R1", "O1", 5));
+  EXPECT_EQ(2u, rated.event_count);  // orderRated + pointsCredited
+  EXPECT_EQ(log_->head().seq, rated.first_seq + 1);
+  EXPECT_EQ(15, Balance("volunteer:V1", schema::Unit::POINTS));  // 90 min × 10/h
+  EXPECT_EQ(10, Balance("volunteer:V2", schema::Unit::POINTS));
+}
+
+TEST_F(WriterTest, RejectionAppendsNothingAndSaysWhy) {
+  Open();
+  SetUpCommunities();
+  const Head before = log_->head();
+  CommandResult result = writer_->Execute(Redeem("r1", "T1", "RD1", "V1", 30));
+  EXPECT_EQ(Code::kRejected, result.status.code());
+  EXPECT_EQ("insufficient_points", result.status.reason_code());
+  EXPECT_FALSE(result.status.message().empty());
+  EXPECT_EQ(before, log_->head());
+}
+
+TEST_F(WriterTest, ARejectedCommandInAGroupDoesNotAffectTheOthers) {
+  Open();
+  SetUpCommunities();
+  GivePoints("V1", 100);
+  std::vector<std::future<CommandResult>> results;
+  for (int i = 0; i < 20; ++i) {
+    auto promise = std::make_shared<std::promise<CommandResult>>();
+    results.push_back(promise->get_future());
+    // 20 redemptions of 10 from 100 points: exactly the first 10 fit.
+    writer_->Submit(Redeem("g" + std::to_string(i), "T1", "RD" + std::to_string(i), "V1", 10),
+                    [promise](const CommandResult& r) { promise->set_value(r); });
+  }
+  int accepted = 0;
+  for (int i = 0; i < 20; ++i) {
+    CommandResult r = results[i].get();
+    if (r.status.ok()) {
+      ++accepted;
+      EXPECT_LT(i, 10);
+    } else {
+      EXPECT_EQ("insufficient_points", r.status.reason_code());
+    }
+  }
+  EXPECT_EQ(10, accepted);
+  EXPECT_EQ(0, Balance("volunteer:V1", schema::Unit::POINTS));
+}
+
+TEST_F(WriterTest, SameRequestSameContentReturnsTheOriginalResult) {
+  Open();
+  SetUpCommunities();
+  GivePoints("V1", 100);
+  CommandResult first = Ok(Redeem("same", "T1", "RD1", "V1", 30));
+  const Head head = log_->head();
+  CommandResult again = Ok(Redeem("same", "T1", "RD1", "V1", 30));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(first.first_seq, again.first_seq);
+  EXPECT_EQ(head, log_->head());
+  EXPECT_EQ(70, Balance("volunteer:V1", schema::Unit::POINTS));
+}
+
+TEST_F(WriterTest, SameRequestDifferentContentIsAConflict) {
+  Open();
+  SetUpCommunities();
+  GivePoints("V1", 100);
+  Ok(Redeem("same", "T1", "RD1", "V1", 30));
+  const Head head = log_->head();
+  CommandResult other = writer_->Execute(Redeem("same", "T1", "RD1", "V1", 31));
+  EXPECT_EQ(Code::kConflict, other.status.code());
+  EXPECT_EQ(head, log_->head());
+}
+
+TEST_F(WriterTest, RepeatsWithinOneGroupAreAnsweredOnce) {
+  Open();
+  SetUpCommunities();
+  GivePoints("V1", 100);
+  std::vector<std::future<CommandResult>> results;
+  for (int i = 0; i < 5; ++i) {
+    auto promise = std::make_shared<std::promise<CommandResult>>();
+    results.push_back(promise->get_future());
+    writer_->Submit(Redeem("dup", "T1", "RD1", "V1", 10),
+                    [promise](const CommandResult& r) { promise->set_value(r); });
+  }
+  uint64_t seq = 0;
+  for (auto& f : results) {
+    CommandResult r = f.get();
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    if (seq == 0) seq = r.first_seq;
+    EXPECT_EQ(seq, r.first_seq);
+  }
+  EXPECT_EQ(90, Balance("volunteer:V1", schema::Unit::POINTS));
+}
+
+TEST_F(WriterTest, IdempotencyHoldsAcrossARestart) {
+  Open();
+  SetUpCommunities();
+  GivePoints("V1", 100);
+  CommandResult first = Ok(Redeem("r-restart", "T1", "RD1", "V1", 30));
+  Open();
+  const Head head = log_->head();
+  CommandResult again = Ok(Redeem("r-restart", "T1", "RD1", "V1", 30));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(first.first_seq, again.first_seq);
+  EXPECT_EQ(Code::kConflict,
+            writer_->Execute(Redeem("r-restart", "T1", "RD1", "V1", 1)).status.code());
+  EXPECT_EQ(head, log_->head());
+  EXPECT_EQ(70, Balance("volunteer:V1", schema::Unit::POINTS));
+}
+
+TEST_F(WriterTest, FullQueueAnswersOverloadedAtOnce) {
+  WriterOptions options;
+  options.queue_commands_max = 4;
+  Open(options);
+  SetUpCommunities();
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> holding;
+  // Hold the writer thread inside a read so that submissions pile up in the queue.
+  std::thread holder([&] {
+    Status s = writer_->Read([&](const domain::State&) {
+      holding.set_value();
+      released.wait();
+    });
+    EXPECT_TRUE(s.ok());
+  });
+  holding.get_future().wait();
+  std::atomic<int> overloaded{0};
+  std::atomic<int> done{0};
+  for (int i = 0; i < 10; ++i) {
+    writer_->Submit(RegisterCommunity("q" + std::to_string(i), "c" + std::to_string(i)),
+                    [&](const CommandResult& r) {
+                      if (r.status.code() == Code::kOverloaded) ++overloaded;
+                      ++done;
+                    });
+  }
+  EXPECT_EQ(6, overloaded.load());  // answered at once, while the writer is still held
+  release.set_value();
+  holder.join();
+  while (done.load() < 10) std::this_thread::yield();
+  EXPECT_EQ(6, overloaded.load());
+}
+
+TEST_F(WriterTest, MalformedCommandBytesAreRefusedWithoutAppending) {
+  Open();
+  const Head before = log_->head();
+  EXPECT_EQ(Code::kInvalidArgument, writer_->Execute("not a message").status.code());
+  EXPECT_EQ(Code::kInvalidArgument, writer_->Execute(std::string(64, '\xff')).status.code());
+  EXPECT_EQ(Code::kInvalidArgument, writer_->Execute("").status.code());
+  EXPECT_EQ(before, log_->head());
+}
+
+TEST_F(WriterTest, LedgerClockNeverGoesBackwards) {
+  WriterOptions options;
+  std::atomic<int64_t> now{1'800'000'000'000'000};
+  options.clock_us = [&] { return now.load(); };
+  Open(options);
+  Ok(RegisterCommunity("c1", "xishan"));
+  now = 1'700'000'000'000'000;  // the machine's clock jumped back
+  Ok(RegisterCommunity("c2", "nanhu"));
+  auto first = DecodeEvent(*log_->ReadPayload(1), 1);
+  auto second = DecodeEvent(*log_->ReadPayload(2), 2);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(1'800'000'000'000'000, first->event().getRecordedAtUs());
+  EXPECT_EQ(1'800'000'000'000'000, second->event().getRecordedAtUs());
+}
+
+TEST_F(WriterTest, SnapshotPlusTailEqualsFullReplay) {
+  WriterOptions options;
+  options.snapshot_interval_events = 25;
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 1000);
+  for (int i = 0; i < 120; ++i) {
+    Ok(Redeem("s" + std::to_string(i), "T1", "RD" + std::to_string(i), "V1", 3));
+    if (i % 7 == 0)
+      Ok(RecordSale("sale" + std::to_string(i), "T1", "S" + std::to_string(i), "M1", 1000 + i));
+  }
+  EXPECT_GT(writer_->snapshots_written(), 0u);
+  const std::string live = EncodedState();
+  Open(options);  // starts from the latest snapshot and replays the tail
+  EXPECT_EQ(live, EncodedState());
+  EXPECT_EQ(live, ReplayedState());
+  Ok(Redeem("after", "T1", "RD-after", "V1", 1));
+  EXPECT_EQ(ReplayedState(), EncodedState());
+}
+
+TEST_F(WriterTest, ManyThreadsNeverOverdrawAndAcceptExactlyWhatBalancesAllow) {
+  Open();
+  SetUpCommunities();
+  const int64_t kPoints[] = {500, 300, 200, 100};
+  for (int v = 0; v < 4; ++v) GivePoints("V" + std::to_string(v + 1), kPoints[v]);
+  constexpr int kThreads = 64;
+  constexpr int kPerThread = 50;
+  std::atomic<int> accepted{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        CommandResult r = writer_->Execute(
+            Redeem("c" + id, "T1", "RD" + id, "V" + std::to_string(1 + (t + i) % 4), 1));
+        if (r.status.ok()) {
+          ++accepted;
+        } else {
+          EXPECT_EQ("insufficient_points", r.status.reason_code()) << r.status.ToString();
+          ++refused;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(1100, accepted.load());  // every point, and not one more
+  EXPECT_EQ(kThreads * kPerThread - 1100, refused.load());
+  for (int v = 1; v <= 4; ++v)
+    EXPECT_EQ(0, Balance("volunteer:V" + std::to_string(v), schema::Unit::POINTS));
+  EXPECT_EQ(1100, Balance("merchant:M1", schema::Unit::POINTS));
+  EXPECT_EQ(ReplayedState(), EncodedState());
+}
+
+}  // namespace
+}  // namespace mulin::ledger

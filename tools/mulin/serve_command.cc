@@ -1,0 +1,121 @@
+// `mulin serve [--listen ADDR]`: the terminal service (DESIGN §6) on a KJ event loop, with the
+// writer on its own thread. SIGTERM (or SIGINT): stop accepting, finish the commands already
+// queued, deliver their answers, close.
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "tools/mulin/cli.h"
+#include "tools/mulin/service.h"
+
+namespace mulin::cli {
+namespace {
+
+constexpr uint kDefaultPort = 7411;
+// Limits for messages from untrusted peers. A command is at most 64 KiB; nothing a client sends
+// legitimately comes near 1 MiB. A larger message drops its connection, and only that one.
+constexpr uint64_t kPeerMessageWordsMax = 1024 * 1024 / sizeof(capnp::word);
+constexpr int kPeerNestingMax = 32;
+// After the writer stops, time for the event loop to hand the last answers to their peers.
+constexpr uint kDrainMs = 200;
+
+struct RpcSession {
+  RpcSession(kj::Own<kj::AsyncIoStream> s, capnp::Capability::Client bootstrap,
+             capnp::ReaderOptions options)
+      : stream(kj::mv(s)),
+        network(*stream, capnp::rpc::twoparty::Side::SERVER, options),
+        rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))) {}
+  kj::Own<kj::AsyncIoStream> stream;
+  capnp::TwoPartyVatNetwork network;
+  capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
+};
+
+class SessionErrors final : public kj::TaskSet::ErrorHandler {
+ public:
+  void taskFailed(kj::Exception&& exception) override {
+    spdlog::info("session ended with error: {}", exception.getDescription().cStr());
+  }
+};
+
+kj::Promise<void> AcceptLoop(kj::ConnectionReceiver& listener, capnp::Capability::Client gateway,
+                             kj::TaskSet& sessions, uint64_t* next_session) {
+  return listener.accept().then(
+      [&listener, gateway, &sessions, next_session](kj::Own<kj::AsyncIoStream>&& stream) mutable {
+        capnp::ReaderOptions options;
+        options.traversalLimitInWords = kPeerMessageWordsMax;
+        options.nestingLimit = kPeerNestingMax;
+        const uint64_t id = (*next_session)++;
+        spdlog::info("connection {} opened", id);
+        auto session = kj::heap<RpcSession>(kj::mv(stream), gateway, options);
+        auto& network = session->network;
+        sessions.add(network.onDisconnect().attach(kj::mv(session)).then([id] {
+          spdlog::info("connection {} closed", id);
+        }));
+        return AcceptLoop(listener, kj::mv(gateway), sessions, next_session);
+      });
+}
+
+int RunServe(const Globals& globals, const std::string& listen) {
+  // Signals must be captured before any thread starts (RocksDB's and the writer's included).
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+  auto io = kj::setupAsyncIo();
+  Result<WriteLedger> ledger = OpenForWrite(globals);
+  if (!ledger.ok()) return Fail("serve", ledger.status());
+  service::ServiceStats stats;
+  capnp::Capability::Client gateway =
+      service::NewGateway(ledger->writer.get(), ledger->log.get(), &stats);
+  kj::Own<kj::ConnectionReceiver> listener;
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
+                 auto address = io.provider->getNetwork()
+                                    .parseAddress(listen, kDefaultPort)
+                                    .wait(io.waitScope);
+                 listener = address->listen();
+               })) {
+    return Fail("serve",
+                Status::IoError("cannot listen on " + listen + ": " + e->getDescription().cStr()));
+  }
+  const std::string serving_path = globals.db + "/" + ledger::kServingFile;
+  std::ofstream(serving_path, std::ios::trunc) << listen << "\n";
+  spdlog::info("serving ledger {} on {} (head seq {})", globals.db, listen,
+               ledger->log->head().seq);
+  SessionErrors errors;
+  kj::TaskSet sessions(errors);
+  uint64_t next_session = 1;
+  auto accepting = AcceptLoop(*listener, gateway, sessions, &next_session)
+                       .eagerlyEvaluate([](kj::Exception&& e) {
+                         spdlog::error("accept failed: {}", e.getDescription().cStr());
+                       });
+  io.unixEventPort.onSignal(SIGTERM)
+      .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
+      .wait(io.waitScope);
+  spdlog::info("stopping: no new connections; finishing queued commands");
+  accepting = nullptr;
+  listener = nullptr;
+  ledger->writer->Stop();
+  io.provider->getTimer().afterDelay(kDrainMs * kj::MILLISECONDS).wait(io.waitScope);
+  std::remove(serving_path.c_str());
+  spdlog::info("stopped: {} sessions, {} logins refused, {} commands not accepted, head seq {}",
+               stats.sessions_opened, stats.logins_refused, stats.commands_rejected,
+               ledger->log->head().seq);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, const Globals& globals, int* exit_code) {
+  auto listen = std::make_shared<std::string>("127.0.0.1:7411");
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Run the terminal service (Cap'n Proto RPC): terminals, auditors and operators log in with "
+      "credentials from `mulin issue-credential`. SIGTERM stops it cleanly.");
+  serve->add_option("--listen", *listen, "Address to bind (default 127.0.0.1:7411, loopback only)");
+  serve->callback([&globals, exit_code, listen] { *exit_code = RunServe(globals, *listen); });
+}
+
+}  // namespace mulin::cli
