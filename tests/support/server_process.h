@@ -1,0 +1,45 @@
+// ServerProcess: `mulin serve` as a child process on a free loopback port, for tests of the
+// terminal service. Stop() sends SIGTERM and waits; Kill() sends SIGKILL, as a crash would.
+#ifndef MULIN_TESTS_SUPPORT_SERVER_PROCESS_H_
+#define MULIN_TESTS_SUPPORT_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace mulin::testing {
+
+class ServerProcess {
+ public:
+  ServerProcess(std::string binary, std::string db)
+      : binary_(std::move(binary)), db_(std::move(db)) {}
+  ~ServerProcess() { Kill(); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts the server on a free port and waits (bounded) until it accepts connections.
+  bool Start();
+  // SIGTERM, then waits; returns the exit code (or 128 + signal).
+  int Stop();
+  // SIGKILL, then waits.
+  void Kill();
+
+  const std::string& address() const { return address_; }
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  std::string binary_;
+  std::string db_;
+  std::string address_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// A loopback port nobody listens on right now.
+int FreeLoopbackPort();
+// True once something accepts TCP connections at 127.0.0.1:port.
+bool CanConnect(int port);
+
+}  // namespace mulin::testing
+
+#endif  // MULIN_TESTS_SUPPORT_SERVER_PROCESS_H_
