@@ -47,8 +47,8 @@ std::string BusyMessage(const std::string& dir) {
            "`); read commands (verify, checkpoint, export, ...) work on it directly";
   }
   return "ledger " + dir +
-         " is held by another process; read commands (verify, checkpoint, "
-         "export, ...) still work on it";
+         " is held by another process (is `mulin serve` running?); read commands (verify, "
+         "checkpoint, export, ...) still work on it";
 }
 
 }  // namespace

@@ -69,6 +69,7 @@ std::string ToJson(Reader reader) {
 }
 
 void AddLogCommands(CLI::App& app, const Globals& globals, int* exit_code);
+void AddReadCommands(CLI::App& app, const Globals& globals, int* exit_code);
 void AddWriteCommands(CLI::App& app, const Globals& globals, int* exit_code);
 void AddImportCommand(CLI::App& app, const Globals& globals, int* exit_code);
 void AddIssueCredentialCommand(CLI::App& app, const Globals& globals, int* exit_code);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
 
   int exit_code = mulin::cli::kExitOk;
   mulin::cli::AddLogCommands(app, globals, &exit_code);
+  mulin::cli::AddReadCommands(app, globals, &exit_code);
   mulin::cli::AddWriteCommands(app, globals, &exit_code);
   mulin::cli::AddDemoCommand(app, globals, &exit_code);
   mulin::cli::AddServeCommand(app, globals, &exit_code);
