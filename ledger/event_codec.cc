@@ -1,11 +1,11 @@
 #include "ledger/event_codec.h"
 
-#include <capnp/dynamic.h>
 #include <capnp/schema.h>
 #include <kj/exception.h>
 
 #include <cstring>
 
+#include "ledger/event_check.h"
 #include "ledger/record_format.h"
 
 namespace mulin::ledger {
@@ -18,120 +18,88 @@ constexpr uint64_t kTraversalSlackWords = 64;
 // more than once); the checking pass has proved one full read costs no more than the message.
 constexpr uint64_t kEventReadPassesMax = 1024;
 
-void ReadPointers(capnp::DynamicStruct::Reader reader);
+std::string Where(uint64_t seq) { return "record " + std::to_string(seq) + ": "; }
 
-// Reads a value the way a caller's getter would: `get` has already bounds-checked the pointer and,
-// for text, its NUL terminator; structs and lists of pointers are walked further.
-void ReadValue(const capnp::DynamicValue::Reader& value) {
-  switch (value.getType()) {
-    case capnp::DynamicValue::STRUCT:
-      ReadPointers(value.as<capnp::DynamicStruct>());
-      break;
-    case capnp::DynamicValue::LIST: {
-      capnp::DynamicList::Reader list = value.as<capnp::DynamicList>();
-      switch (list.getSchema().whichElementType()) {
-        case capnp::schema::Type::TEXT:
-        case capnp::schema::Type::DATA:
-        case capnp::schema::Type::LIST:
-        case capnp::schema::Type::STRUCT:
-        case capnp::schema::Type::ANY_POINTER:
-          for (capnp::DynamicValue::Reader element : list) ReadValue(element);
-          break;
-        default:
-          break;  // lists of numbers and enums: any bits are a value
-      }
-      break;
-    }
-    case capnp::DynamicValue::ANY_POINTER:
-      (void)value.as<capnp::AnyPointer>().targetSize();
-      break;
-    default:
-      break;
-  }
-}
-
-void ReadPointers(capnp::DynamicStruct::Reader reader) {
-  auto read_field = [&reader](capnp::StructSchema::Field field) {
-    switch (field.getType().which()) {
-      case capnp::schema::Type::TEXT:
-      case capnp::schema::Type::DATA:
-      case capnp::schema::Type::LIST:
-      case capnp::schema::Type::STRUCT:  // also groups, such as Event.body
-      case capnp::schema::Type::ANY_POINTER:
-        ReadValue(reader.get(field));
-        break;
-      default:
-        break;  // data fields: any bits are a value
-    }
-  };
-  for (capnp::StructSchema::Field field : reader.getSchema().getNonUnionFields()) {
-    read_field(field);
-  }
-  KJ_IF_MAYBE (field, reader.which()) {
-    read_field(*field);
-  }
-}
-
-// The checking pass: a reader whose traversal budget is one honest read of the message. Reading
-// every known field the way callers do makes malformed pointers, pointers of the wrong kind and
-// text without its NUL fail here; totalSize() also walks pointers this build has no field for, as
-// a copy of the event would. An amplified message (objects reached more than once) runs out of
-// budget. Throws kj::Exception on any of these.
-void CheckMessage(kj::ArrayPtr<const capnp::word> words) {
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = 2 * words.size() + kTraversalSlackWords;
-  options.nestingLimit = kEventNestingMax;
-  capnp::FlatArrayMessageReader reader(words, options);
-  schema::Event::Reader event = reader.getRoot<schema::Event>();
-  (void)event.totalSize();
-  ReadPointers(capnp::toDynamic(event));
-}
-
-}  // namespace
-
-Result<DecodedEvent> DecodeEvent(std::string_view payload, uint64_t seq) {
-  auto where = [seq] { return "record " + std::to_string(seq) + ": "; };
+// Checks that need only the bytes: whole words, and a segment table within the limit.
+Status CheckFraming(std::string_view payload, uint64_t seq) {
   if (payload.size() % sizeof(capnp::word) != 0 || payload.empty()) {
-    return Status::Corruption(where() + "payload of " + std::to_string(payload.size()) +
+    return Status::Corruption(Where(seq) + "payload of " + std::to_string(payload.size()) +
                                   " bytes is not a whole number of words",
                               seq);
   }
   // The segment count is the first u32 of the table, minus one (it wraps for 0xffffffff).
   const uint64_t segments = uint64_t{GetFixed32(payload.data())} + 1;
   if (segments > kEventSegmentsMax) {
-    return Status::Corruption(where() + "segment table claims " + std::to_string(segments) +
+    return Status::Corruption(Where(seq) + "segment table claims " + std::to_string(segments) +
                                   " segments (at most " + std::to_string(kEventSegmentsMax) + ")",
                               seq);
   }
+  return Status::Ok();
+}
+
+// The checking pass, on aligned `words`: a reader whose traversal budget is one honest read of
+// the message. Reading every known pointer the way callers' getters do (ledger/event_check.h)
+// makes malformed pointers, pointers of the wrong kind and text without its NUL fail here;
+// totalSize() also walks pointers this build has no field for, as a copy of the event would. An
+// amplified message (objects reached more than once) runs out of budget. Then the body kind must
+// be known and the envelope seq (when seq != 0) equal to `seq`. Returns the recorded time.
+Result<int64_t> CheckWords(kj::ArrayPtr<const capnp::word> words, uint64_t seq) {
+  uint16_t kind = 0;
+  uint64_t envelope_seq = 0;
+  int64_t recorded_at_us = 0;
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 capnp::ReaderOptions options;
+                 options.traversalLimitInWords = 2 * words.size() + kTraversalSlackWords;
+                 options.nestingLimit = kEventNestingMax;
+                 capnp::FlatArrayMessageReader reader(words, options);
+                 schema::Event::Reader event = reader.getRoot<schema::Event>();
+                 (void)event.totalSize();
+                 internal::ReadEveryKnownPointer(reader.getRoot<capnp::AnyStruct>());
+                 kind = static_cast<uint16_t>(event.getBody().which());
+                 envelope_seq = event.getSeq();
+                 recorded_at_us = event.getRecordedAtUs();
+               })) {
+    return Status::Corruption(
+        Where(seq) + "undecodable event: " + std::string(exception->getDescription().cStr()), seq);
+  }
+  if (kind > static_cast<uint16_t>(kLastKnownEventKind)) {
+    return Status::Corruption(Where(seq) + "unknown event kind " + std::to_string(kind) +
+                                  " (written by a newer version of mulin?)",
+                              seq);
+  }
+  if (seq != 0 && envelope_seq != seq) {
+    return Status::Corruption(Where(seq) + "envelope says seq " + std::to_string(envelope_seq),
+                              seq);
+  }
+  return recorded_at_us;
+}
+
+}  // namespace
+
+Result<DecodedEvent> DecodeEvent(std::string_view payload, uint64_t seq) {
+  MULIN_RETURN_IF_ERROR(CheckFraming(payload, seq));
   DecodedEvent decoded;
   // Stored bytes carry no alignment guarantee; Cap'n Proto readers need 8-byte alignment.
   decoded.words_ = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
   std::memcpy(decoded.words_.begin(), payload.data(), payload.size());
+  Result<int64_t> checked = CheckWords(decoded.words_, seq);
+  if (!checked.ok()) return checked.status();
+  // The checks proved one full read costs no more than the message; callers get many reads.
   capnp::ReaderOptions options;
   options.traversalLimitInWords =
       (decoded.words_.size() + kTraversalSlackWords) * kEventReadPassesMax;
   options.nestingLimit = kEventNestingMax;
-  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
-                 CheckMessage(decoded.words_);
-                 decoded.reader_ =
-                     std::make_unique<capnp::FlatArrayMessageReader>(decoded.words_, options);
-                 decoded.event_ = decoded.reader_->getRoot<schema::Event>();
-               })) {
-    return Status::Corruption(
-        where() + "undecodable event: " + std::string(exception->getDescription().cStr()), seq);
-  }
-  const auto kind = decoded.event_.getBody().which();
-  if (static_cast<uint16_t>(kind) > static_cast<uint16_t>(kLastKnownEventKind)) {
-    return Status::Corruption(where() + "unknown event kind " +
-                                  std::to_string(static_cast<uint16_t>(kind)) +
-                                  " (written by a newer version of mulin?)",
-                              seq);
-  }
-  if (seq != 0 && decoded.event_.getSeq() != seq) {
-    return Status::Corruption(
-        where() + "envelope says seq " + std::to_string(decoded.event_.getSeq()), seq);
-  }
+  decoded.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(decoded.words_, options);
+  decoded.event_ = decoded.reader_->getRoot<schema::Event>();
   return decoded;
+}
+
+Result<int64_t> EventChecker::Check(std::string_view payload, uint64_t seq) {
+  MULIN_RETURN_IF_ERROR(CheckFraming(payload, seq));
+  const size_t words = payload.size() / sizeof(capnp::word);
+  if (words_.size() < words) words_.resize(words);
+  std::memcpy(words_.data(), payload.data(), payload.size());
+  return CheckWords(kj::ArrayPtr<const capnp::word>(words_.data(), words), seq);
 }
 
 std::string EncodeMessage(capnp::MessageBuilder& message) {

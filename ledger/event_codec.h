@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/schema/event.capnp.h"
 #include "ledger/status.h"
@@ -45,6 +46,18 @@ class DecodedEvent {
 // and (when seq != 0) an envelope seq equal to `seq`. Errors are kCorruption naming seq. Callers
 // may read the event many times over (up to a generous traversal budget) without exceptions.
 Result<DecodedEvent> DecodeEvent(std::string_view payload, uint64_t seq);
+
+// Runs every check of DecodeEvent on one payload after another, reusing one aligned buffer, for
+// scans that look at every record (Verify) and need no reader afterwards.
+// Thread-safety: one thread at a time per checker.
+class EventChecker {
+ public:
+  // The same checks and errors as DecodeEvent; on success, the event's recordedAtUs.
+  Result<int64_t> Check(std::string_view payload, uint64_t seq);
+
+ private:
+  std::vector<capnp::word> words_;  // grows to the largest payload seen
+};
 
 // Serialises a built message as a payload for EventLog::Append.
 std::string EncodeMessage(capnp::MessageBuilder& message);

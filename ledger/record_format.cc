@@ -42,8 +42,7 @@ ChainHash ComputeChain(const ChainHash& previous, uint64_t seq, std::string_view
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, kChainHashBytes);
   crypto_generichash_update(&state, previous.data(), previous.size());
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(seq_be),
-                            sizeof(seq_be));
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(seq_be), sizeof(seq_be));
   crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(payload.data()),
                             payload.size());
   ChainHash out;
@@ -66,32 +65,32 @@ void EncodeRecord(uint64_t seq, std::string_view payload, const ChainHash& chain
 }
 
 Result<RecordView> DecodeRecord(uint64_t seq, std::string_view bytes) {
-  const std::string where = "record " + std::to_string(seq) + ": ";
+  // Built only on the error paths: this runs for every record read.
+  auto where = [seq] { return "record " + std::to_string(seq) + ": "; };
   if (bytes.size() < kRecordHeaderBytes + kRecordTrailerBytes) {
-    return Status::Corruption(where + "truncated (" + std::to_string(bytes.size()) + " bytes)",
+    return Status::Corruption(where() + "truncated (" + std::to_string(bytes.size()) + " bytes)",
                               seq);
   }
   const size_t covered_size = bytes.size() - 8;
   const uint64_t stored = GetFixed64(bytes.data() + covered_size);
   if (RecordChecksum(seq, bytes.substr(0, covered_size)) != stored) {
-    return Status::Corruption(where + "checksum mismatch", seq);
+    return Status::Corruption(where() + "checksum mismatch", seq);
   }
   if (static_cast<uint8_t>(bytes[0]) != kRecordVersion) {
     return Status::Corruption(
-        where + "unknown record version " + std::to_string(static_cast<uint8_t>(bytes[0])), seq);
+        where() + "unknown record version " + std::to_string(static_cast<uint8_t>(bytes[0])), seq);
   }
   const uint32_t payload_size = GetFixed32(bytes.data() + 4);
   if (payload_size > kRecordPayloadBytesMax ||
       payload_size != bytes.size() - kRecordHeaderBytes - kRecordTrailerBytes) {
-    return Status::Corruption(where + "payload size " + std::to_string(payload_size) +
+    return Status::Corruption(where() + "payload size " + std::to_string(payload_size) +
                                   " does not fit the record of " + std::to_string(bytes.size()) +
                                   " bytes",
                               seq);
   }
   RecordView view;
   view.payload = bytes.substr(kRecordHeaderBytes, payload_size);
-  std::memcpy(view.chain.data(), bytes.data() + kRecordHeaderBytes + payload_size,
-              kChainHashBytes);
+  std::memcpy(view.chain.data(), bytes.data() + kRecordHeaderBytes + payload_size, kChainHashBytes);
   return view;
 }
 

@@ -3,6 +3,7 @@
 // tables, single-bit damage anywhere in a message — give a Corruption naming the seq, never a crash
 // and never an event that throws when read; oversized records are refused with nothing appended.
 #include <capnp/compat/json.h>
+#include <capnp/dynamic.h>
 #include <capnp/message.h>
 #include <capnp/schema.h>
 #include <gtest/gtest.h>
@@ -244,6 +245,60 @@ TEST_F(LogBadInputTest, SingleBitDamageNeverYieldsAnEventThatThrowsWhenRead) {
     }
     EXPECT_GT(refused, 0);
   }
+}
+
+// Fills every pointer field of `target` (recursively, two elements per list) with distinct text
+// "t<n>~" and data, so that each text's NUL terminator can be found in the encoded bytes.
+void FillPointers(capnp::DynamicStruct::Builder target, int* texts) {
+  auto next_text = [texts] { return "t" + std::to_string((*texts)++) + "~"; };
+  for (capnp::StructSchema::Field field : target.getSchema().getFields()) {
+    if (field.getProto().isGroup()) continue;  // Event.body: the caller picks its member
+    const capnp::Type type = field.getType();
+    if (type.isText()) {
+      target.set(field, capnp::Text::Reader(next_text()));
+    } else if (type.isData()) {
+      target.set(field, capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\x01\x02"), 2));
+    } else if (type.isStruct()) {
+      FillPointers(target.init(field).as<capnp::DynamicStruct>(), texts);
+    } else if (type.isList()) {
+      capnp::DynamicList::Builder list = target.init(field, 2).as<capnp::DynamicList>();
+      for (uint32_t i = 0; i < list.size(); ++i) {
+        const capnp::Type element = type.asList().getElementType();
+        if (element.isStruct()) FillPointers(list[i].as<capnp::DynamicStruct>(), texts);
+        if (element.isText()) list.set(i, capnp::Text::Reader(next_text()));
+      }
+    }
+  }
+}
+
+TEST_F(LogBadInputTest, EveryTextOfEveryEventKindIsCheckedForItsTerminator) {
+  // The checking pass follows a plan derived from the schema; this proves the plan reaches every
+  // text of every event kind, in envelopes, bodies, nested structs and list elements.
+  int checked = 0;
+  for (capnp::StructSchema::Field member :
+       capnp::Schema::from<schema::Event::Body>().getUnionFields()) {
+    SCOPED_TRACE(member.getProto().getName().cStr());
+    capnp::MallocMessageBuilder message;
+    capnp::DynamicStruct::Builder event = capnp::toDynamic(message.initRoot<schema::Event>());
+    int texts = 0;
+    FillPointers(event, &texts);  // the envelope's texts
+    FillPointers(
+        event.get("body").as<capnp::DynamicStruct>().init(member).as<capnp::DynamicStruct>(),
+        &texts);
+    const std::string payload = EncodeMessage(message);
+    ASSERT_TRUE(DecodeEvent(payload, 0).ok()) << DecodeEvent(payload, 0).status().ToString();
+    for (int n = 0; n < texts; ++n) {
+      const std::string marker = "t" + std::to_string(n) + "~";
+      const size_t at = payload.find(marker + '\0');
+      ASSERT_NE(std::string::npos, at) << marker;
+      std::string damaged = payload;
+      damaged[at + marker.size()] = 'X';
+      Result<DecodedEvent> decoded = DecodeEvent(damaged, 0);
+      EXPECT_TRUE(decoded.status().IsCorruption()) << marker << " of " << texts;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100);
 }
 
 TEST_F(LogBadInputTest, DecodedEventCanBeReadManyTimes) {
