@@ -19,6 +19,11 @@ std::string LeftPad(const std::string& text, size_t width) {
   return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;
 }
 
+// "1 sale", "2 sales".
+std::string Count(uint64_t n, const std::string& singular, const std::string& plural) {
+  return std::to_string(n) + " " + (n == 1 ? singular : plural);
+}
+
 std::string SignedYuan(int64_t fen) { return (fen > 0 ? "+" : "") + FormatYuan(fen); }
 
 std::string PeriodText(int64_t from_us, int64_t to_us) {
@@ -47,8 +52,8 @@ std::string AmountText(int64_t amount, schema::Unit unit) {
 
 void WriteBalancesText(const std::vector<Balance>& balances, std::ostream& out) {
   for (const Balance& b : balances) {
-    out << Pad(b.account, 24) << Pad(AmountText(b.balance, b.unit), 32) << b.postings
-        << " postings, last seq " << b.last_seq << "\n";
+    out << Pad(b.account, 24) << Pad(AmountText(b.balance, b.unit), 32)
+        << Count(b.postings, "posting", "postings") << ", last seq " << b.last_seq << "\n";
   }
 }
 
@@ -91,7 +96,7 @@ void WriteFundStatementText(const FundStatement& s, uint64_t through_seq, std::o
   line("Opening balance", s.opening_fen, false);
   out << "\nContributions from market sales\n";
   for (const MerchantContributions& m : s.contributions) {
-    line("  " + m.merchant + ": " + std::to_string(m.sales) + " sales, gross " +
+    line("  " + m.merchant + ": " + Count(m.sales, "sale", "sales") + ", gross " +
              FormatYuan(m.gross_fen),
          m.contribution_fen, true);
   }
@@ -105,7 +110,7 @@ void WriteFundStatementText(const FundStatement& s, uint64_t through_seq, std::o
   line("  total reversed", -s.reversals_fen, true);
   out << "\nPayouts to projects\n";
   for (const ProjectPayouts& p : s.payouts) {
-    line("  " + p.project + ": " + std::to_string(p.payouts) + " payouts", -p.amount_fen, true);
+    line("  " + p.project + ": " + Count(p.payouts, "payout", "payouts"), -p.amount_fen, true);
   }
   line("  total paid out", -s.payouts_fen, true);
   if (s.adjustments_fen != 0) line("\nAdjustments", s.adjustments_fen, true);
@@ -159,20 +164,21 @@ void WriteServiceSummaryText(const ServiceSummary& s, std::ostream& out) {
     std::snprintf(average, sizeof(average), "%llu.%02llu",
                   static_cast<unsigned long long>(hundredths / 100),
                   static_cast<unsigned long long>(hundredths % 100));
-    out << "  average " << average << " of " << ratings << " ratings; placed to rated "
+    out << "  average " << average << " of " << Count(ratings, "rating", "ratings")
+        << "; placed to rated "
         << DurationText(s.placed_to_rated_us / static_cast<int64_t>(ratings)) << " on average\n";
   } else {
     out << "  no ratings yet\n";
   }
   out << "\nService time: " << s.minutes << " minutes ("
-      << DurationText(s.minutes * kMicrosPerMinute) << ") by " << s.volunteers << " volunteers\n";
+      << DurationText(s.minutes * kMicrosPerMinute) << ") by " << Count(s.volunteers, "volunteer", "volunteers") << "\n";
   if (s.top_volunteers.empty()) return;
   out << "\nTop volunteers by minutes\n";
   for (size_t i = 0; i < s.top_volunteers.size(); ++i) {
     const VolunteerService& v = s.top_volunteers[i];
     out << LeftPad(std::to_string(i + 1), 4) << ". " << Pad(v.volunteer, 16)
-        << LeftPad(std::to_string(v.minutes), 8) << " minutes in " << v.deliveries
-        << " deliveries\n";
+        << LeftPad(std::to_string(v.minutes), 8) << " minutes in "
+        << Count(v.deliveries, "delivery", "deliveries") << "\n";
   }
 }
 

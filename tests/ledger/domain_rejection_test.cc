@@ -61,9 +61,11 @@ Status DeliverMany(DomainFixture* f, size_t count) {
   return f->Deliver("W1", "O2", shares);
 }
 
-const std::vector<RejectionCase>& Cases() {
-  using F = DomainFixture;
-  static const std::vector<RejectionCase> cases = {
+using F = DomainFixture;
+
+// Rejections of malformed input and of registrations.
+std::vector<RejectionCase> InputAndRegistryCases() {
+  return {
       {"malformed_command", DecideOutOfBoundsPointer},
       {"unknown_command", DecideUnknownKind},
       {"invalid_id",
@@ -100,6 +102,12 @@ const std::vector<RejectionCase>& Cases() {
       {"unknown_sale", [](F* f) { return f->ReverseSale("T1", "SL404", "M1"); }},
       {"unknown_payout", [](F* f) { return f->ApprovePayout("S2", "Y404"); }},
       {"unknown_credential", [](F* f) { return f->RevokeCredential("C404"); }},
+  };
+}
+
+// Rejections of authority, roles and the order loop.
+std::vector<RejectionCase> OrderCases() {
+  return {
       {"not_permitted",
        [](F* f) {
          EXPECT_EQ("ok", CodeOf(f->PlaceOrder("R1", "O1", "R1")));
@@ -137,6 +145,12 @@ const std::vector<RejectionCase>& Cases() {
          f->Advance(73 * kHourUs);
          return f->Rate("R1", "O1", 5);
        }},
+  };
+}
+
+// Rejections of merchant business, payouts, adjustments and credentials.
+std::vector<RejectionCase> MoneyCases() {
+  return {
       {"insufficient_points", [](F* f) { return f->Redeem("T1", "RD1", "V1", "T1", 1); }},
       {"already_reversed",
        [](F* f) {
@@ -191,6 +205,14 @@ const std::vector<RejectionCase>& Cases() {
          return f->RevokeCredential("C1");
        }},
   };
+}
+
+const std::vector<RejectionCase>& Cases() {
+  static const std::vector<RejectionCase> cases = [] {
+    std::vector<RejectionCase> all = InputAndRegistryCases();
+    for (auto more : {OrderCases(), MoneyCases()}) all.insert(all.end(), more.begin(), more.end());
+    return all;
+  }();
   return cases;
 }
 
