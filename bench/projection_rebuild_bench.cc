@@ -1,0 +1,225 @@
+// projection_rebuild_bench: how fast every projection (balances, audit, fund, orders) is rebuilt
+// from seq 1, into each kind of space the read side builds into, against the floor in the same
+// run: reading, decoding and computing domain::Postings for every event and writing no row.
+// Budget (DESIGN §8): projection rebuild ≥ 1M events/s.
+//
+// Usage: projection_rebuild_bench [--events N] [--dir DIR] [--runs R]
+//   --events N   events in the log (default 1000000): a seeded, rule-abiding mix of the whole
+//                order loop, redemptions, sales, reversals, payouts and adjustments across three
+//                communities (tests/projections/random_stream.h)
+//   --dir DIR    build the log in DIR, or reuse it when it holds exactly N events; default: a
+//                temporary directory removed at exit
+//   --runs R     runs of each measurement (default 3); the table shows median, min and max
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/domain/postings.h"
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
+#include "ledger/store.h"
+#include "projections/engine.h"
+#include "projections/standard.h"
+#include "tests/projections/random_stream.h"
+
+namespace mulin::bench {
+namespace {
+
+namespace proj = mulin::projections;
+
+constexpr uint64_t kDefaultEvents = 1000000;
+constexpr size_t kAppendBatchRecords = 4096;
+constexpr int kRunsMax = 99;
+constexpr uint64_t kStreamSeed = 2026;
+
+struct Args {
+  uint64_t events = kDefaultEvents;
+  std::string dir;
+  int runs = 3;
+};
+
+bool ParseArgs(int argc, char** argv, Args* args) {
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--events") == 0 && has_value) {
+      args->events = std::strtoull(argv[++i], nullptr, 10);
+    } else if (std::strcmp(argv[i], "--dir") == 0 && has_value) {
+      args->dir = argv[++i];
+    } else if (std::strcmp(argv[i], "--runs") == 0 && has_value) {
+      args->runs = std::atoi(argv[++i]);
+    } else {
+      return false;
+    }
+  }
+  return args->events > 0 && args->runs > 0 && args->runs <= kRunsMax;
+}
+
+// Appends the stream's first `events` events (the stream may overshoot by one; the extra is cut).
+Status BuildLog(ledger::EventLog* log, uint64_t events) {
+  testing::RandomStream stream(kStreamSeed);
+  while (log->head().seq < events) {
+    std::vector<std::string> batch = stream.Next(kAppendBatchRecords);
+    const uint64_t room = events - log->head().seq;
+    if (batch.size() > room) batch.resize(room);
+    MULIN_RETURN_IF_ERROR(log->Append(batch, {}));
+  }
+  return Status::Ok();
+}
+
+struct Row {
+  std::string name;
+  std::vector<double> seconds;
+};
+
+// Runs `measure` `runs` times; each returns the events it covered, which must be `events`.
+Row Measure(const std::string& name, int runs, uint64_t events,
+            const std::function<uint64_t()>& measure) {
+  Row row{name, {}};
+  for (int run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    const uint64_t covered = measure();
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    if (covered != events) {
+      std::fprintf(stderr, "%s covered %llu events, not %llu\n", name.c_str(),
+                   static_cast<unsigned long long>(covered),
+                   static_cast<unsigned long long>(events));
+      std::exit(1);
+    }
+    row.seconds.push_back(elapsed.count());
+  }
+  std::sort(row.seconds.begin(), row.seconds.end());
+  return row;
+}
+
+void PrintTable(const std::vector<Row>& rows, uint64_t events) {
+  std::printf("%-40s %14s %14s %14s %10s\n", "measure", "median ev/s", "min ev/s", "max ev/s",
+              "median s");
+  for (const Row& row : rows) {
+    const double median = row.seconds[row.seconds.size() / 2];
+    std::printf("%-40s %14.0f %14.0f %14.0f %10.3f\n", row.name.c_str(), events / median,
+                events / row.seconds.back(), events / row.seconds.front(), median);
+  }
+}
+
+// The floor: what every fold must do per event before it writes a row.
+uint64_t DecodeAndPost(const ledger::EventLog& log) {
+  uint64_t events = 0;
+  uint64_t postings = 0;
+  for (auto cursor = log.NewCursor(1); cursor->Valid(); cursor->Next()) {
+    Result<ledger::DecodedEvent> event = ledger::DecodeEvent(cursor->payload(), cursor->seq());
+    if (!event.ok()) return 0;
+    postings += domain::Postings(event->event()).size();
+    ++events;
+  }
+  return postings > 0 ? events : 0;
+}
+
+uint64_t Fold(const ledger::EventLog& log, proj::RowStore* rows,
+              const std::vector<proj::Projection*>& projections) {
+  Result<proj::CatchUpStats> stats =
+      proj::Engine(rows, projections).CatchUp(log, proj::CatchUpOptions());
+  if (!stats.ok()) std::fprintf(stderr, "%s\n", stats.status().ToString().c_str());
+  return stats.ok() ? stats->events : 0;
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "projection_rebuild_bench: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+// The measurements, on an open ledger of `events` events.
+std::vector<Row> MeasureAll(ledger::Store* store, const ledger::EventLog& log, const Args& args) {
+  std::vector<Row> rows;
+  rows.push_back(Measure("floor: read + decode + Postings", args.runs, args.events,
+                         [&] { return DecodeAndPost(log); }));
+  rows.push_back(Measure("all four into memory (as-of views)", args.runs, args.events, [&] {
+    proj::MemoryRowStore scratch;
+    proj::StandardProjections set;
+    return Fold(log, &scratch, set.All());
+  }));
+  rows.push_back(Measure("all four into scratch RocksDB (reconcile)", args.runs, args.events, [&] {
+    Result<std::unique_ptr<proj::ScratchDb>> scratch = proj::ScratchDb::Create("");
+    if (!scratch.ok()) return uint64_t{0};
+    proj::StandardProjections set;
+    return Fold(log, (*scratch)->rows(), set.All());
+  }));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = false;  // as `mulin projections rebuild` writes
+  proj::RocksRowStore stored(store->db(), store->projections(), write_options, false);
+  rows.push_back(Measure("all four dropped and rebuilt in place", args.runs, args.events, [&] {
+    proj::StandardProjections set;
+    proj::Engine engine(&stored, set.All());
+    for (proj::Projection* p : set.All()) {
+      if (!engine.Drop(p->name()).ok()) return uint64_t{0};
+    }
+    return Fold(log, &stored, set.All());
+  }));
+  proj::StandardProjections each;
+  for (proj::Projection* p : each.All()) {
+    rows.push_back(
+        Measure(std::string(p->name()) + " alone into memory", args.runs, args.events, [&] {
+          proj::MemoryRowStore scratch;
+          return Fold(log, &scratch, {p});
+        }));
+  }
+  return rows;
+}
+
+int Run(const Args& args) {
+  std::string dir = args.dir;
+  const bool temporary = dir.empty();
+  if (temporary) {
+    dir = (std::filesystem::temp_directory_path() / "mulin-projection-bench-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) return 1;
+  }
+  Result<std::unique_ptr<ledger::Store>> store = ledger::Store::Open(dir, ledger::StoreOptions());
+  if (!store.ok()) return Fail(store.status());
+  Result<std::unique_ptr<ledger::EventLog>> log = ledger::EventLog::Open(store->get());
+  if (!log.ok()) return Fail(log.status());
+  const uint64_t existing = (*log)->head().seq;
+  if (existing != 0 && existing != args.events) {
+    std::fprintf(stderr, "%s holds %llu events, not %llu\n", dir.c_str(),
+                 static_cast<unsigned long long>(existing),
+                 static_cast<unsigned long long>(args.events));
+    return 1;
+  }
+  const auto build_start = std::chrono::steady_clock::now();
+  Status built = BuildLog(log->get(), args.events);
+  if (!built.ok()) return Fail(built);
+  const std::chrono::duration<double> build_s = std::chrono::steady_clock::now() - build_start;
+  // Compaction settles what the build left in memtables and level 0, as on a ledger at rest.
+  (*store)
+      ->db()
+      ->CompactRange(rocksdb::CompactRangeOptions(), (*store)->events(), nullptr, nullptr)
+      .PermitUncheckedError();
+  std::printf("projection_rebuild_bench: %llu events in %s, %d runs each\n",
+              static_cast<unsigned long long>(args.events), dir.c_str(), args.runs);
+  if (existing == 0) {
+    std::printf("log built in %.1f s (%.0f events/s)\n", build_s.count(),
+                args.events / build_s.count());
+  }
+  PrintTable(MeasureAll(store->get(), **log, args), args.events);
+  log->reset();
+  store->reset();
+  if (temporary) std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace mulin::bench
+
+int main(int argc, char** argv) {
+  mulin::bench::Args args;
+  if (!mulin::bench::ParseArgs(argc, argv, &args)) {
+    std::fprintf(stderr, "usage: projection_rebuild_bench [--events N] [--dir DIR] [--runs R]\n");
+    return 2;
+  }
+  return mulin::bench::Run(args);
+}
