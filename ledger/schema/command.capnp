@@ -5,8 +5,8 @@
 # points, minutes and fen are Int64; no floating point.
 #
 # JSON-lines import uses Cap'n Proto's JSON codec on `Command`, e.g.
-#   {"requestId":"r-1","actorId":"T-yjm-01","redeem":{"redemptionId":"RD1","volunteerId":"V0001",
-#    "terminalId":"T-yjm-01","points":"30"}}
+#   {"requestId":"r-1","actorId":"YJ-T01","body":{"redeem":{"redemptionId":"RD1",
+#    "volunteerId":"XS-V001","terminalId":"YJ-T01","points":"30"}}}
 # (Int64 values are JSON strings in that codec, as JavaScript numbers cannot hold them.)
 
 @0x96f0d596d32b74cf;

@@ -12,6 +12,7 @@
 #include "ledger/event_codec.h"
 #include "ledger/schema/command.capnp.h"
 #include "tools/mulin/cli.h"
+#include "tools/mulin/json_check.h"
 
 namespace mulin::cli {
 namespace {
@@ -31,14 +32,22 @@ Result<std::string> ParseLine(const capnp::JsonCodec& codec, const std::string& 
     return Status::InvalidArgument("empty line (one JSON command per line)");
   }
   if (!IsValidUtf8(line)) return Status::InvalidArgument("not valid UTF-8");
+  capnp::MallocMessageBuilder json;
   capnp::MallocMessageBuilder message;
+  Status checked;
   KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&] {
-                 codec.decode(kj::StringPtr(line.c_str(), line.size()),
-                              message.initRoot<schema::Command>());
+                 auto value = json.initRoot<capnp::json::Value>();
+                 codec.decodeRaw(kj::ArrayPtr<const char>(line.data(), line.size()), value);
+                 checked =
+                     CheckJsonFields(value.asReader(), capnp::Schema::from<schema::Command>());
+                 if (checked.ok()) {
+                   codec.decode(value.asReader(), message.initRoot<schema::Command>());
+                 }
                })) {
     return Status::InvalidArgument("malformed JSON command: " +
                                    std::string(exception->getDescription().cStr()));
   }
+  if (!checked.ok()) return checked;
   return ledger::EncodeMessage(message);
 }
 
@@ -127,9 +136,9 @@ void AddImportCommand(CLI::App& app, const Globals& globals, int* exit_code) {
       "number and append nothing; exit 4 if any.");
   sub->add_option("FILE", *path, "JSON-lines file, or - for stdin")->required();
   sub->footer(
-      "Example line:\n  {\"requestId\":\"r-1\",\"actorId\":\"T-M01-1\",\"redeem\":"
-      "{\"redemptionId\":\"RD1\",\"volunteerId\":\"V0001\",\"terminalId\":\"T-M01-1\","
-      "\"points\":\"30\"}}");
+      "Example line:\n  {\"requestId\":\"r-1\",\"actorId\":\"YJ-T01\",\"body\":{\"redeem\":"
+      "{\"redemptionId\":\"RD1\",\"volunteerId\":\"XS-V001\",\"terminalId\":\"YJ-T01\","
+      "\"points\":\"30\"}}}\nUnknown fields are refused, not ignored.");
   sub->callback([&globals, exit_code, path] { *exit_code = RunImport(globals, *path); });
 }
 

@@ -160,13 +160,12 @@ void AddLogCommands(CLI::App& app, const Globals& globals, int* exit_code) {
                      "A checkpoint SEQ:HASH from `mulin checkpoint`: prove history up to it is "
                      "unchanged");
   verify->add_flag("--json", verify_args->json, "Machine-readable report on stdout");
-  verify->callback([&globals, exit_code, verify_args] {
-    *exit_code = RunVerify(globals, *verify_args);
-  });
+  verify->callback(
+      [&globals, exit_code, verify_args] { *exit_code = RunVerify(globals, *verify_args); });
 
   auto checkpoint_json = std::make_shared<bool>(false);
-  CLI::App* checkpoint =
-      app.add_subcommand("checkpoint", "Print the head: seq and chain hash (keep it to verify later)");
+  CLI::App* checkpoint = app.add_subcommand(
+      "checkpoint", "Print the head: seq and chain hash (keep it to verify later)");
   checkpoint->add_flag("--json", *checkpoint_json, "Machine-readable output");
   checkpoint->callback([&globals, exit_code, checkpoint_json] {
     *exit_code = RunCheckpoint(globals, *checkpoint_json);
@@ -184,9 +183,8 @@ void AddLogCommands(CLI::App& app, const Globals& globals, int* exit_code) {
       ->check(CLI::PositiveNumber);
   exp->add_option("--to-seq", export_args->to_seq, "Last seq (default: the head)");
   exp->add_option("-o,--output", export_args->output, "Output file (default stdout)");
-  exp->callback([&globals, exit_code, export_args] {
-    *exit_code = RunExport(globals, *export_args);
-  });
+  exp->callback(
+      [&globals, exit_code, export_args] { *exit_code = RunExport(globals, *export_args); });
 }
 
 }  // namespace mulin::cli
