@@ -1,5 +1,6 @@
 #include "ledger/event_log.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -189,8 +190,15 @@ Status EventLog::Append(const std::vector<std::string>& payloads,
     EncodeRecord(next.seq, payload, next.chain, &record);
     batch.Put(store_->events(), EncodeSeqKey(next.seq), record);
   }
-  for (const RequestEntry& request : requests) {
-    batch.Put(store_->requests(), request.key, EncodeRequest(request.record));
+  // In key order: the memtable's skip list reuses its search path between neighbouring keys, and
+  // request ids arrive in no order at all.
+  std::vector<const RequestEntry*> sorted;
+  sorted.reserve(requests.size());
+  for (const RequestEntry& request : requests) sorted.push_back(&request);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const RequestEntry* a, const RequestEntry* b) { return a->key < b->key; });
+  for (const RequestEntry* request : sorted) {
+    batch.Put(store_->requests(), request->key, EncodeRequest(request->record));
   }
   batch.Put(store_->meta(), kHeadKey, EncodeHead(next));
   MULIN_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
@@ -200,11 +208,34 @@ Status EventLog::Append(const std::vector<std::string>& payloads,
 }
 
 Result<std::optional<RequestRecord>> EventLog::FindRequest(std::string_view key) const {
-  std::string value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->requests(),
-                                        rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return std::optional<RequestRecord>();
-  if (!s.ok()) return FromRocks(s, "reading request index");
+  Result<std::vector<std::optional<RequestRecord>>> found = FindRequests({key});
+  if (!found.ok()) return found.status();
+  return found->front();
+}
+
+Result<std::vector<std::optional<RequestRecord>>> EventLog::FindRequests(
+    const std::vector<std::string_view>& keys) const {
+  std::vector<std::optional<RequestRecord>> out(keys.size());
+  if (keys.empty()) return out;
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (std::string_view key : keys) slices.emplace_back(key.data(), key.size());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->requests(), keys.size(), slices.data(),
+                         values.data(), statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading request index");
+    Result<RequestRecord> record =
+        DecodeRequest(std::string_view(values[i].data(), values[i].size()));
+    if (!record.ok()) return record.status();
+    out[i] = *record;
+  }
+  return out;
+}
+
+Result<RequestRecord> EventLog::DecodeRequest(std::string_view value) {
   if (value.size() != kRequestValueBytes) {
     return Status::Corruption("request index entry has " + std::to_string(value.size()) +
                               " bytes, not " + std::to_string(kRequestValueBytes));
@@ -213,7 +244,7 @@ Result<std::optional<RequestRecord>> EventLog::FindRequest(std::string_view key)
   record.first_seq = GetFixed64(value.data());
   record.event_count = GetFixed32(value.data() + 8);
   std::memcpy(record.content_hash.data(), value.data() + 12, record.content_hash.size());
-  return std::optional<RequestRecord>(record);
+  return record;
 }
 
 std::unique_ptr<LogCursor> EventLog::NewCursor(uint64_t from_seq, uint64_t to_seq) const {

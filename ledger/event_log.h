@@ -108,6 +108,9 @@ class EventLog {
 
   // The record of a request key, or nullopt when it was never recorded.
   Result<std::optional<RequestRecord>> FindRequest(std::string_view key) const;
+  // The same for many keys in one RocksDB MultiGet; results in the order of `keys`.
+  Result<std::vector<std::optional<RequestRecord>>> FindRequests(
+      const std::vector<std::string_view>& keys) const;
 
   // A cursor over [from_seq, to_seq]; to_seq = 0 means the head at the time of the call.
   std::unique_ptr<LogCursor> NewCursor(uint64_t from_seq, uint64_t to_seq = 0) const;
@@ -119,6 +122,7 @@ class EventLog {
 
  private:
   explicit EventLog(Store* store) : store_(store) {}
+  static Result<RequestRecord> DecodeRequest(std::string_view value);
   Status CheckHead(const Head& stored);
 
   Store* store_;

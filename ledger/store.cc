@@ -1,6 +1,9 @@
 #include "ledger/store.h"
 
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <sodium.h>
 
@@ -24,6 +27,29 @@ rocksdb::ColumnFamilyOptions EventFamilyOptions() {
   rocksdb::BlockBasedTableOptions table;
   table.block_size = 16 * 1024;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.compression = rocksdb::kLZ4Compression;
+  return options;
+}
+
+// Request keys are "actor\x1frequest-id": their first bytes spread them over the hash buckets.
+constexpr size_t kRequestKeyPrefixBytes = 24;
+constexpr size_t kRequestMemtableBuckets = 256 * 1024;
+
+rocksdb::ColumnFamilyOptions RequestFamilyOptions() {
+  rocksdb::ColumnFamilyOptions options;
+  // Nearly every look-up is of a new request id, so nearly every look-up misses: whole-key bloom
+  // filters in the tables and in the memtable answer a miss without searching.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.memtable_whole_key_filtering = true;
+  options.memtable_prefix_bloom_size_ratio = 0.05;
+  // Keys arrive in random order and are only ever read by exact key (never iterated), so the
+  // memtable is a hash of small skip lists rather than one large skip list: an insert no longer
+  // walks a search path of log(n) random keys.
+  options.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(kRequestKeyPrefixBytes));
+  options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kRequestMemtableBuckets));
   options.compression = rocksdb::kLZ4Compression;
   return options;
 }
@@ -76,12 +102,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   db_options.paranoid_checks = true;
   // One process writes; its WAL is fsynced per batch by WriteOptions::sync at each call site.
   db_options.max_background_jobs = 2;
+  // One writer thread appends; the hash memtable of `requests` does not take concurrent inserts.
+  db_options.allow_concurrent_memtable_write = false;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (int f = 0; f < kFamilyCount; ++f) {
-    rocksdb::ColumnFamilyOptions cf =
-        f == kEvents ? EventFamilyOptions() : rocksdb::ColumnFamilyOptions();
+    rocksdb::ColumnFamilyOptions cf = f == kEvents     ? EventFamilyOptions()
+                                      : f == kRequests ? RequestFamilyOptions()
+                                                       : rocksdb::ColumnFamilyOptions();
     families.emplace_back(kFamilyNames[f], cf);
   }
 

@@ -171,9 +171,9 @@ void Writer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-uint64_t Writer::snapshots_written() const {
+WriterStats Writer::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return snapshots_written_;
+  return stats_;
 }
 
 void Writer::Run() {
@@ -197,7 +197,6 @@ void Writer::Run() {
 }  // namespace mulin::ledger
 
 namespace mulin::ledger {
-namespace {
 
 struct DecodedCommand {
   kj::Array<capnp::word> words;
@@ -206,6 +205,8 @@ struct DecodedCommand {
   std::string key;
   ContentHash hash;
 };
+
+namespace {
 
 // Commands come from outside (CLI, import, RPC): decode them within explicit limits, and touch
 // every pointer once (canonicalize) so that a malformed message fails here and nowhere later.
@@ -241,34 +242,29 @@ Status DecodeCommand(const std::string& bytes, DecodedCommand* out) {
 
 }  // namespace
 
-// Decides one command against the state, evolving the state with its events so that later commands
-// of the group see them. Returns the index of an earlier command of this group that this one
-// repeats, or -1.
-long Writer::DecideOne(const std::string& bytes, int64_t now_us, size_t index, Group* group) {
+// Decides one decoded command against the state, evolving the state with its events so that later
+// commands of the group see them. `recorded` is the log's request index entry for its key, looked
+// up for the whole group at once. Returns the index of an earlier command of this group that this
+// one repeats, or -1.
+long Writer::DecideOne(const DecodedCommand& decoded, const std::optional<RequestRecord>& recorded,
+                       int64_t now_us, size_t index, Group* group) {
   CommandResult& result = group->results[index];
-  DecodedCommand decoded;
-  result.status = DecodeCommand(bytes, &decoded);
-  if (!result.status.ok()) return -1;
-  const std::string conflict = "request id '" + std::string(decoded.command.getRequestId().cStr()) +
-                               "' was already used by '" + decoded.command.getActorId().cStr() +
-                               "' for a different command; use a new request id";
+  auto conflict = [&decoded] {
+    return Status::Conflict("request id '" + std::string(decoded.command.getRequestId().cStr()) +
+                            "' was already used by '" + decoded.command.getActorId().cStr() +
+                            "' for a different command; use a new request id");
+  };
   if (auto earlier = group->keys.find(decoded.key); earlier != group->keys.end()) {
     if (earlier->second.first == decoded.hash) return static_cast<long>(earlier->second.second);
-    result.status = Status::Conflict(conflict);
+    result.status = conflict();
     return -1;
   }
-  Result<std::optional<RequestRecord>> recorded = log_->FindRequest(decoded.key);
-  if (!recorded.ok()) {
-    result.status = recorded.status();
-    return -1;
-  }
-  if (recorded->has_value()) {
-    const RequestRecord& original = **recorded;
-    if (original.content_hash != decoded.hash) {
-      result.status = Status::Conflict(conflict);
+  if (recorded.has_value()) {
+    if (recorded->content_hash != decoded.hash) {
+      result.status = conflict();
     } else {
-      result.first_seq = original.event_count > 0 ? original.first_seq : 0;
-      result.event_count = original.event_count;
+      result.first_seq = recorded->event_count > 0 ? recorded->first_seq : 0;
+      result.event_count = recorded->event_count;
       result.duplicate = true;
     }
     return -1;
@@ -299,18 +295,43 @@ long Writer::DecideOne(const std::string& bytes, int64_t now_us, size_t index, G
   return -1;
 }
 
+// Decodes every command of the group, then looks all their request keys up in one MultiGet: one
+// pass over the index instead of one Get per command.
+void Writer::DecodeGroup(const std::deque<Pending>& pending, std::vector<DecodedCommand>* decoded,
+                         std::vector<std::optional<RequestRecord>>* recorded, Group* group) {
+  decoded->resize(pending.size());
+  recorded->resize(pending.size());
+  std::vector<std::string_view> keys;
+  std::vector<size_t> positions;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (pending[i].read) continue;
+    Status& status = group->results[i].status;
+    status = broken_.ok() ? DecodeCommand(pending[i].command, &(*decoded)[i]) : broken_;
+    if (!status.ok()) continue;
+    keys.push_back((*decoded)[i].key);
+    positions.push_back(i);
+  }
+  Result<std::vector<std::optional<RequestRecord>>> found = log_->FindRequests(keys);
+  for (size_t k = 0; k < positions.size(); ++k) {
+    if (found.ok()) {
+      (*recorded)[positions[k]] = (*found)[k];
+    } else {
+      group->results[positions[k]].status = found.status();
+    }
+  }
+}
+
 void Writer::ProcessGroup(std::deque<Pending>* pending) {
   Group group;
   group.results.resize(pending->size());
   std::vector<long> repeats(pending->size(), -1);
+  std::vector<DecodedCommand> decoded;
+  std::vector<std::optional<RequestRecord>> recorded;
+  DecodeGroup(*pending, &decoded, &recorded, &group);
   clock_high_us_ = std::max(clock_high_us_, options_.clock_us());
   for (size_t i = 0; i < pending->size(); ++i) {
-    if ((*pending)[i].read) continue;
-    if (!broken_.ok()) {
-      group.results[i].status = broken_;
-      continue;
-    }
-    repeats[i] = DecideOne((*pending)[i].command, clock_high_us_, i, &group);
+    if ((*pending)[i].read || !group.results[i].status.ok()) continue;
+    repeats[i] = DecideOne(decoded[i], recorded[i], clock_high_us_, i, &group);
   }
   if (!group.requests.empty()) {
     Status appended = log_->Append(group.payloads, group.requests);
@@ -319,7 +340,15 @@ void Writer::ProcessGroup(std::deque<Pending>* pending) {
       // The state evolved past the log; the log is the truth, so rebuild the state from it.
       Status reloaded = LoadState();
       if (!reloaded.ok()) broken_ = reloaded;
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.groups;
+      stats_.events += group.payloads.size();
     }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Pending& p : *pending) stats_.commands += p.read ? 0 : 1;
   }
   for (size_t i = 0; i < pending->size(); ++i) {
     Pending& p = (*pending)[i];
@@ -349,7 +378,7 @@ Status Writer::MaybeSnapshot() {
   MULIN_RETURN_IF_ERROR(WriteSnapshot(store_, snapshot));
   last_snapshot_seq_ = snapshot.at.seq;
   std::lock_guard<std::mutex> lock(mu_);
-  ++snapshots_written_;
+  ++stats_.snapshots;
   return Status::Ok();
 }
 

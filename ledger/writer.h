@@ -23,8 +23,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ledger/event_log.h"
 #include "ledger/status.h"
@@ -35,6 +37,8 @@ struct State;
 }
 
 namespace mulin::ledger {
+
+struct DecodedCommand;  // internal to writer.cc: a command decoded within limits, with its key
 
 struct WriterOptions {
   // Commands waiting to be decided; past this Submit answers kOverloaded at once.
@@ -53,6 +57,14 @@ struct CommandResult {
   uint64_t first_seq = 0;    // seq of the first event appended (0 when none)
   uint32_t event_count = 0;  // events appended for this command
   bool duplicate = false;    // an earlier identical request; nothing appended now
+};
+
+// Counters since open, for logs and benchmarks.
+struct WriterStats {
+  uint64_t commands = 0;   // commands decided (accepted, rejected or repeated)
+  uint64_t groups = 0;     // groups appended (one synced WriteBatch each)
+  uint64_t events = 0;     // events appended
+  uint64_t snapshots = 0;  // state snapshots written
 };
 
 class Writer {
@@ -81,8 +93,7 @@ class Writer {
   // The same without waiting: `read` runs later on the writer thread (kShutdown once stopping).
   Status SubmitRead(std::function<void(const domain::State&)> read);
 
-  // Events appended since open and snapshots written (for tests and logs).
-  uint64_t snapshots_written() const;
+  WriterStats stats() const;
 
  private:
   struct Pending;
@@ -92,7 +103,10 @@ class Writer {
   Status LoadState();
   void Run();
   void ProcessGroup(std::deque<Pending>* group);
-  long DecideOne(const std::string& bytes, int64_t now_us, size_t index, Group* group);
+  void DecodeGroup(const std::deque<Pending>& pending, std::vector<DecodedCommand>* decoded,
+                   std::vector<std::optional<RequestRecord>>* recorded, Group* group);
+  long DecideOne(const DecodedCommand& decoded, const std::optional<RequestRecord>& recorded,
+                 int64_t now_us, size_t index, Group* group);
   Status MaybeSnapshot();
 
   Store* store_;
@@ -107,9 +121,9 @@ class Writer {
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
-  std::deque<Pending> queue_;       // guarded by mu_
-  bool stopping_ = false;           // guarded by mu_
-  uint64_t snapshots_written_ = 0;  // guarded by mu_
+  std::deque<Pending> queue_;  // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
+  WriterStats stats_;          // guarded by mu_
   std::thread thread_;
 };
 

@@ -285,7 +285,7 @@ TEST_F(WriterTest, SnapshotPlusTailEqualsFullReplay) {
     if (i % 7 == 0)
       Ok(RecordSale("sale" + std::to_string(i), "T1", "S" + std::to_string(i), "M1", 1000 + i));
   }
-  EXPECT_GT(writer_->snapshots_written(), 0u);
+  EXPECT_GT(writer_->stats().snapshots, 0u);
   const std::string live = EncodedState();
   Open(options);  // starts from the latest snapshot and replays the tail
   EXPECT_EQ(live, EncodedState());

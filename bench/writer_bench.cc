@@ -1,0 +1,229 @@
+// writer_bench: the write path against raw RocksDB in the same run (DESIGN §8).
+//   1. durable appends through the writer (pipelined redemptions, one event each) vs raw RocksDB
+//      WriteBatch(sync=true) of the same stored bytes in batches of the writer's mean group size;
+//   2. redemptions through the writer from T closed-loop client threads: throughput and
+//      p50/p99/p999 latency of Execute().
+// Budgets: ≥ 250k appends/s and ≥ 0.6× raw; ≥ 150k redemptions/s from 64 threads, p99 ≤ 5 ms.
+//
+// Usage: writer_bench [--events N] [--threads T] [--runs R]
+//   --events N   events per run of each workload (default 200000)
+//   --threads T  client threads of workload 2 (default 64)
+//   --runs R     runs of each workload (default 3); rows show median, min and max
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <thread>
+
+#include "bench/bench_util.h"
+#include "ledger/event_log.h"
+#include "ledger/writer.h"
+#include "tests/support/commands.h"
+
+namespace mulin::bench {
+namespace {
+
+constexpr int kVolunteers = 1000;
+constexpr int kTerminals = 52;
+constexpr size_t kPipelineWindow = 8192;
+
+struct Args {
+  uint64_t events = 200000;
+  int threads = 64;
+  int runs = 3;
+};
+
+struct Ledger {
+  std::string dir;
+  std::unique_ptr<ledger::Store> store;
+  std::unique_ptr<ledger::EventLog> log;
+  std::unique_ptr<ledger::Writer> writer;
+  ~Ledger() {
+    writer.reset();
+    log.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+void Must(bool ok, const std::string& what) {
+  if (!ok) {
+    std::fprintf(stderr, "writer_bench: %s\n", what.c_str());
+    std::exit(1);
+  }
+}
+
+// A fresh ledger with merchants, terminals and volunteers who have points enough for any run.
+std::unique_ptr<Ledger> OpenLedger(const std::string& name) {
+  auto l = std::make_unique<Ledger>();
+  l->dir = (std::filesystem::temp_directory_path() / ("mulin-bench-" + name)).string();
+  std::filesystem::remove_all(l->dir);
+  auto store = ledger::Store::Open(l->dir, ledger::StoreOptions());
+  Must(store.ok(), store.status().ToString());
+  l->store = std::move(store).value();
+  auto log = ledger::EventLog::Open(l->store.get());
+  Must(log.ok(), log.status().ToString());
+  l->log = std::move(log).value();
+  auto writer = ledger::Writer::Open(l->store.get(), l->log.get(), ledger::WriterOptions());
+  Must(writer.ok(), writer.status().ToString());
+  l->writer = std::move(writer).value();
+  using namespace mulin::testing;  // NOLINT
+  auto ok = [&](std::string command) {
+    auto r = l->writer->Execute(std::move(command));
+    Must(r.status.ok(), r.status.ToString());
+  };
+  ok(RegisterCommunity("c1", "yangjiamen"));
+  ok(RegisterCommunity("c2", "xishan"));
+  ok(RegisterMember("s1", "xishan", "S1", {schema::Role::STAFF}));
+  ok(RegisterMerchant("m", "yangjiamen", "M1"));
+  for (int t = 0; t < kTerminals; ++t) {
+    ok(RegisterTerminal("t" + std::to_string(t), "yangjiamen", "T" + std::to_string(t), "M1"));
+  }
+  for (int v = 0; v < kVolunteers; ++v) {
+    const std::string id = "V" + std::to_string(v);
+    ok(RegisterMember("v" + id, "xishan", id, {schema::Role::VOLUNTEER}));
+    ok(Adjust("a" + id, "S1", "xishan", "volunteer:" + id, schema::Unit::POINTS, 1000000000));
+  }
+  return l;
+}
+
+std::string RedeemCommand(uint64_t i, const std::string& prefix) {
+  const std::string id = prefix + std::to_string(i);
+  return mulin::testing::Redeem(id, "T" + std::to_string(i % kTerminals), id,
+                                "V" + std::to_string(i * 7919 % kVolunteers), 1);
+}
+
+// Workload 1, Mulin side: one submitting thread keeps kPipelineWindow commands in flight.
+double PipelinedAppends(Ledger* l, uint64_t events, double* mean_group) {
+  std::atomic<uint64_t> done{0};
+  const ledger::WriterStats before = l->writer->stats();
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < events; ++i) {
+    while (i - done.load(std::memory_order_acquire) >= kPipelineWindow) std::this_thread::yield();
+    l->writer->Submit(RedeemCommand(i, "p"), [&done](const ledger::CommandResult& r) {
+      Must(r.status.ok(), r.status.ToString());
+      done.fetch_add(1, std::memory_order_release);
+    });
+  }
+  while (done.load() < events) std::this_thread::yield();
+  const double seconds = SecondsSince(start);
+  const ledger::WriterStats after = l->writer->stats();
+  *mean_group = static_cast<double>(after.events - before.events) /
+                static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
+  return static_cast<double>(events) / seconds;
+}
+
+// Workload 1, baseline: the same stored key/value bytes, synced WriteBatches of the same size.
+double RawRocksDb(const Ledger& source, uint64_t from_seq, uint64_t events, size_t batch) {
+  std::vector<std::pair<std::string, std::string>> records;
+  {
+    rocksdb::ReadOptions options;
+    std::unique_ptr<rocksdb::Iterator> it(
+        source.store->db()->NewIterator(options, source.store->events()));
+    for (it->Seek(ledger::EncodeSeqKey(from_seq)); it->Valid() && records.size() < events;
+         it->Next()) {
+      records.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+  }
+  const std::string dir = source.dir + "-raw";
+  std::filesystem::remove_all(dir);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  Must(rocksdb::DB::Open(options, dir, &raw).ok(), "raw open");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < records.size(); i += batch) {
+    rocksdb::WriteBatch wb;
+    for (size_t k = i; k < std::min(records.size(), i + batch); ++k) {
+      wb.Put(records[k].first, records[k].second);
+    }
+    Must(db->Write(write, &wb).ok(), "raw write");
+  }
+  const double rate = static_cast<double>(records.size()) / SecondsSince(start);
+  db.reset();
+  std::filesystem::remove_all(dir);
+  return rate;
+}
+
+// Workload 2: T threads, each Execute()s redemptions back to back; latency per command.
+double ClosedLoop(Ledger* l, uint64_t commands, int threads, std::vector<double>* latencies_ms) {
+  std::vector<std::vector<double>> per_thread(threads);
+  std::vector<std::thread> workers;
+  const uint64_t each = commands / threads;
+  const auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      per_thread[t].reserve(each);
+      for (uint64_t i = 0; i < each; ++i) {
+        const auto begin = std::chrono::steady_clock::now();
+        auto r = l->writer->Execute(RedeemCommand(t * each + i, "c" + std::to_string(t) + "-"));
+        per_thread[t].push_back(SecondsSince(begin) * 1000.0);
+        Must(r.status.ok(), r.status.ToString());
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  const double rate = static_cast<double>(each * threads) / SecondsSince(start);
+  for (auto& v : per_thread) latencies_ms->insert(latencies_ms->end(), v.begin(), v.end());
+  return rate;
+}
+
+void Run(const Args& args) {
+  std::vector<double> mulin_rates, raw_rates, ratio, closed_rates, p50, p99, p999;
+  for (int run = 0; run < args.runs; ++run) {
+    auto l = OpenLedger("writer-" + std::to_string(run));
+    const uint64_t first = l->log->head().seq + 1;
+    double mean_group = 0;
+    mulin_rates.push_back(PipelinedAppends(l.get(), args.events, &mean_group));
+    raw_rates.push_back(
+        RawRocksDb(*l, first, args.events, static_cast<size_t>(std::max(1.0, mean_group))));
+    ratio.push_back(mulin_rates.back() / raw_rates.back() * 100.0);
+    std::vector<double> latencies;
+    closed_rates.push_back(ClosedLoop(l.get(), args.events, args.threads, &latencies));
+    p50.push_back(Percentile(&latencies, 0.50) * 1000.0);
+    p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
+    p999.push_back(Percentile(&latencies, 0.999) * 1000.0);
+    std::fprintf(stderr, "run %d: mean group %.0f events\n", run + 1, mean_group);
+  }
+  PrintHeader();
+  PrintRow("1. durable appends through the writer", SpreadOf(mulin_rates), "events/s",
+           "budget >= 250000");
+  PrintRow("1. raw RocksDB WriteBatch(sync) same bytes", SpreadOf(raw_rates), "events/s",
+           "baseline");
+  PrintRow("1. writer / raw", SpreadOf(ratio), "%", "budget >= 60");
+  PrintRow("2. redemptions, " + std::to_string(args.threads) + " threads", SpreadOf(closed_rates),
+           "cmds/s", "budget >= 150000");
+  PrintRow("2. latency p50", SpreadOf(p50), "us");
+  PrintRow("2. latency p99", SpreadOf(p99), "us", "budget <= 5000");
+  PrintRow("2. latency p999", SpreadOf(p999), "us");
+}
+
+}  // namespace
+}  // namespace mulin::bench
+
+int main(int argc, char** argv) {
+  mulin::bench::Args args;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const long long value = std::atoll(argv[i + 1]);
+    if (flag == "--events" && value > 0)
+      args.events = static_cast<uint64_t>(value);
+    else if (flag == "--threads" && value > 0 && value <= 1024)
+      args.threads = static_cast<int>(value);
+    else if (flag == "--runs" && value > 0 && value < 100)
+      args.runs = static_cast<int>(value);
+    else {
+      std::fprintf(stderr, "usage: writer_bench [--events N] [--threads T] [--runs R]\n");
+      return 2;
+    }
+  }
+  mulin::bench::Run(args);
+  return 0;
+}
