@@ -10,7 +10,12 @@
 //                directory removed at exit
 //   --runs R     runs of each measurement (default 3); the table shows median, min and max
 //   --threads T  Verify's worker threads (default 2, as `mulin verify` uses)
+//
+// Besides events/s of wall time the table shows CPU microseconds per event (all threads): on a
+// shared machine wall time includes waiting for a core, while CPU time is the cost itself, so
+// events/s on N idle cores is about N / (cpu us/ev) million.
 #include <capnp/message.h>
+#include <time.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -149,39 +154,57 @@ uint64_t RawScan(const ledger::Store& store, uint64_t events, int threads) {
   return total;
 }
 
+// One run: wall time, and CPU time of the whole process (all threads). On a shared machine the
+// wall time includes waiting for a core; CPU time per event is the cost itself.
+struct Sample {
+  double wall_s;
+  double cpu_s;
+  bool operator<(const Sample& other) const { return wall_s < other.wall_s; }
+};
+
 struct Row {
   std::string name;
-  std::vector<double> seconds;
+  std::vector<Sample> samples;  // sorted by wall time
 };
+
+double ProcessCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
 
 // Runs `measure` `runs` times; each returns the events it covered, which must be `events`.
 Row Measure(const std::string& name, int runs, uint64_t events,
             const std::function<uint64_t()>& measure) {
   Row row{name, {}};
   for (int run = 0; run < runs; ++run) {
+    const double cpu_start = ProcessCpuSeconds();
     const auto start = std::chrono::steady_clock::now();
     const uint64_t covered = measure();
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    const double cpu_s = ProcessCpuSeconds() - cpu_start;
     if (covered != events) {
       std::fprintf(stderr, "%s covered %llu events, not %llu\n", name.c_str(),
                    static_cast<unsigned long long>(covered),
                    static_cast<unsigned long long>(events));
       std::exit(1);
     }
-    row.seconds.push_back(elapsed.count());
+    row.samples.push_back(Sample{elapsed.count(), cpu_s});
   }
-  std::sort(row.seconds.begin(), row.seconds.end());
+  std::sort(row.samples.begin(), row.samples.end());
   return row;
 }
 
 void PrintTable(const std::vector<Row>& rows, uint64_t events) {
-  std::printf("%-32s %14s %14s %14s %10s\n", "measure", "median ev/s", "min ev/s", "max ev/s",
-              "median s");
+  std::printf("%-30s %12s %12s %12s %9s %12s\n", "measure", "median ev/s", "min ev/s", "max ev/s",
+              "median s", "cpu us/ev");
   for (const Row& row : rows) {
-    const double median = row.seconds[row.seconds.size() / 2];
-    std::printf("%-32s %14.0f %14.0f %14.0f %10.3f\n", row.name.c_str(), events / median,
-                events / row.seconds.back(), events / row.seconds.front(), median);
+    const Sample& median = row.samples[row.samples.size() / 2];
+    std::printf("%-30s %12.0f %12.0f %12.0f %9.3f %12.3f\n", row.name.c_str(),
+                events / median.wall_s, events / row.samples.back().wall_s,
+                events / row.samples.front().wall_s, median.wall_s, median.cpu_s * 1e6 / events);
   }
+  std::printf("(cpu us/ev: CPU time of all threads per event in the median run)\n");
 }
 
 int Fail(const Status& status) {
