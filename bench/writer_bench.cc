@@ -19,6 +19,7 @@
 #include <memory>
 #include <thread>
 
+#include "bench/bench_ledger.h"
 #include "bench/bench_util.h"
 #include "ledger/event_log.h"
 #include "ledger/writer.h"
@@ -27,8 +28,6 @@
 namespace mulin::bench {
 namespace {
 
-constexpr int kVolunteers = 1000;
-constexpr int kTerminals = 52;
 constexpr size_t kPipelineWindow = 8192;
 
 struct Args {
@@ -37,68 +36,14 @@ struct Args {
   int runs = 3;
 };
 
-struct Ledger {
-  std::string dir;
-  std::unique_ptr<ledger::Store> store;
-  std::unique_ptr<ledger::EventLog> log;
-  std::unique_ptr<ledger::Writer> writer;
-  ~Ledger() {
-    writer.reset();
-    log.reset();
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
-};
-
-void Must(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "writer_bench: %s\n", what.c_str());
-    std::exit(1);
-  }
-}
-
-// A fresh ledger with merchants, terminals and volunteers who have points enough for any run.
-std::unique_ptr<Ledger> OpenLedger(const std::string& name) {
-  auto l = std::make_unique<Ledger>();
-  l->dir = (std::filesystem::temp_directory_path() / ("mulin-bench-" + name)).string();
-  std::filesystem::remove_all(l->dir);
-  auto store = ledger::Store::Open(l->dir, ledger::StoreOptions());
-  Must(store.ok(), store.status().ToString());
-  l->store = std::move(store).value();
-  auto log = ledger::EventLog::Open(l->store.get());
-  Must(log.ok(), log.status().ToString());
-  l->log = std::move(log).value();
-  auto writer = ledger::Writer::Open(l->store.get(), l->log.get(), ledger::WriterOptions());
-  Must(writer.ok(), writer.status().ToString());
-  l->writer = std::move(writer).value();
-  using namespace mulin::testing;  // NOLINT
-  auto ok = [&](std::string command) {
-    auto r = l->writer->Execute(std::move(command));
-    Must(r.status.ok(), r.status.ToString());
-  };
-  ok(RegisterCommunity("c1", "yangjiamen"));
-  ok(RegisterCommunity("c2", "xishan"));
-  ok(RegisterMember("s1", "xishan", "S1", {schema::Role::STAFF}));
-  ok(RegisterMerchant("m", "yangjiamen", "M1"));
-  for (int t = 0; t < kTerminals; ++t) {
-    ok(RegisterTerminal("t" + std::to_string(t), "yangjiamen", "T" + std::to_string(t), "M1"));
-  }
-  for (int v = 0; v < kVolunteers; ++v) {
-    const std::string id = "V" + std::to_string(v);
-    ok(RegisterMember("v" + id, "xishan", id, {schema::Role::VOLUNTEER}));
-    ok(Adjust("a" + id, "S1", "xishan", "volunteer:" + id, schema::Unit::POINTS, 1000000000));
-  }
-  return l;
-}
-
 std::string RedeemCommand(uint64_t i, const std::string& prefix) {
   const std::string id = prefix + std::to_string(i);
-  return mulin::testing::Redeem(id, "T" + std::to_string(i % kTerminals), id,
-                                "V" + std::to_string(i * 7919 % kVolunteers), 1);
+  return mulin::testing::Redeem(id, "T" + std::to_string(i % kBenchTerminals), id,
+                                "V" + std::to_string(i * 7919 % kBenchVolunteers), 1);
 }
 
 // Workload 1, Mulin side: one submitting thread keeps kPipelineWindow commands in flight.
-double PipelinedAppends(Ledger* l, uint64_t events, double* mean_group) {
+double PipelinedAppends(BenchLedger* l, uint64_t events, double* mean_group) {
   std::atomic<uint64_t> done{0};
   const ledger::WriterStats before = l->writer->stats();
   const auto start = std::chrono::steady_clock::now();
@@ -118,7 +63,7 @@ double PipelinedAppends(Ledger* l, uint64_t events, double* mean_group) {
 }
 
 // Workload 1, baseline: the same stored key/value bytes, synced WriteBatches of the same size.
-double RawRocksDb(const Ledger& source, uint64_t from_seq, uint64_t events, size_t batch) {
+double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events, size_t batch) {
   std::vector<std::pair<std::string, std::string>> records;
   {
     rocksdb::ReadOptions options;
@@ -153,7 +98,8 @@ double RawRocksDb(const Ledger& source, uint64_t from_seq, uint64_t events, size
 }
 
 // Workload 2: T threads, each Execute()s redemptions back to back; latency per command.
-double ClosedLoop(Ledger* l, uint64_t commands, int threads, std::vector<double>* latencies_ms) {
+double ClosedLoop(BenchLedger* l, uint64_t commands, int threads,
+                  std::vector<double>* latencies_ms) {
   std::vector<std::vector<double>> per_thread(threads);
   std::vector<std::thread> workers;
   const uint64_t each = commands / threads;
@@ -178,7 +124,7 @@ double ClosedLoop(Ledger* l, uint64_t commands, int threads, std::vector<double>
 void Run(const Args& args) {
   std::vector<double> mulin_rates, raw_rates, ratio, closed_rates, p50, p99, p999;
   for (int run = 0; run < args.runs; ++run) {
-    auto l = OpenLedger("writer-" + std::to_string(run));
+    auto l = OpenBenchLedger("writer-" + std::to_string(run));
     const uint64_t first = l->log->head().seq + 1;
     double mean_group = 0;
     mulin_rates.push_back(PipelinedAppends(l.get(), args.events, &mean_group));
