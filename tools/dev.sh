@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for Mulin, builds it and runs it.
+#   tools/dev.sh demo       install packages if missing, build, run the demo into ./mulin-data
 #   tools/dev.sh test       install packages if missing, build (-Werror), run the whole test suite
 #   tools/dev.sh sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tools/dev.sh build      install packages if missing and build only
@@ -49,12 +50,21 @@ case "${1:-}" in
     build build-asan -DCMAKE_BUILD_TYPE=Debug -DMULIN_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
     ;;
+  demo)
+    install_packages
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    # --fresh replaces only an earlier demo's ledger; any other ledger there is left alone.
+    build/tools/mulin --db "${MULIN_DB:-./mulin-data}" demo --fresh "${@:2}"
+    echo
+    echo "The ledger is in ${MULIN_DB:-./mulin-data}. Serve it to terminals with:"
+    echo "  build/tools/mulin --db ${MULIN_DB:-./mulin-data} serve    # 127.0.0.1:7411"
+    ;;
   build)
     install_packages
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     ;;
   *)
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
