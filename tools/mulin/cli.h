@@ -76,6 +76,15 @@ void AddIssueCredentialCommand(CLI::App& app, const Globals& globals, int* exit_
 void AddDemoCommand(CLI::App& app, const Globals& globals, int* exit_code);
 void AddServeCommand(CLI::App& app, const Globals& globals, int* exit_code);
 void AddTerminalCommand(CLI::App& app, int* exit_code);
+void AddKeygenCommand(CLI::App& app, int* exit_code);
+
+// Signed checkpoints (signing_commands.cc): writes the head signed with the secret key at
+// `key_path` to `output` (stdout when empty), and reads back the head a signed checkpoint holds
+// once its signature verifies with the public key (kCorruption when it does not).
+int RunSignedCheckpoint(const Globals& globals, const std::string& key_path,
+                        const std::string& output);
+Result<ledger::Head> ReadSignedCheckpoint(const std::string& checkpoint_path,
+                                          const std::string& public_key_path);
 
 }  // namespace mulin::cli
 

@@ -16,7 +16,9 @@ namespace mulin::cli {
 namespace {
 
 struct VerifyArgs {
-  std::string expect;  // SEQ:HASH
+  std::string expect;         // SEQ:HASH
+  std::string expect_signed;  // a signed checkpoint file, checked with public_key
+  std::string public_key;
   bool json = false;
 };
 
@@ -52,6 +54,11 @@ int RunVerify(const Globals& globals, const VerifyArgs& args) {
   ledger::VerifyOptions options;
   if (!args.expect.empty()) {
     Result<ledger::Head> expect = ParseCheckpoint(args.expect);
+    if (!expect.ok()) return Fail("verify", expect.status());
+    options.expect = *expect;
+  }
+  if (!args.expect_signed.empty()) {
+    Result<ledger::Head> expect = ReadSignedCheckpoint(args.expect_signed, args.public_key);
     if (!expect.ok()) return Fail("verify", expect.status());
     options.expect = *expect;
   }
@@ -159,6 +166,14 @@ void AddLogCommands(CLI::App& app, const Globals& globals, int* exit_code) {
   verify->add_option("--expect", verify_args->expect,
                      "A checkpoint SEQ:HASH from `mulin checkpoint`: prove history up to it is "
                      "unchanged");
+  CLI::Option* expect_signed = verify->add_option(
+      "--expect-signed", verify_args->expect_signed,
+      "A signed checkpoint from `mulin checkpoint --sign`: check its signature, then prove "
+      "history up to it is unchanged");
+  CLI::Option* public_key = verify->add_option("--public-key", verify_args->public_key,
+                                               "The signer's public key (from `mulin keygen`)");
+  expect_signed->needs(public_key)->excludes("--expect");
+  public_key->needs(expect_signed);
   verify->add_flag("--json", verify_args->json, "Machine-readable report on stdout");
   verify->callback(
       [&globals, exit_code, verify_args] { *exit_code = RunVerify(globals, *verify_args); });
@@ -167,8 +182,18 @@ void AddLogCommands(CLI::App& app, const Globals& globals, int* exit_code) {
   CLI::App* checkpoint = app.add_subcommand(
       "checkpoint", "Print the head: seq and chain hash (keep it to verify later)");
   checkpoint->add_flag("--json", *checkpoint_json, "Machine-readable output");
-  checkpoint->callback([&globals, exit_code, checkpoint_json] {
-    *exit_code = RunCheckpoint(globals, *checkpoint_json);
+  auto sign_key = std::make_shared<std::string>();
+  auto signed_output = std::make_shared<std::string>();
+  CLI::Option* sign = checkpoint->add_option(
+      "--sign", *sign_key,
+      "Secret key from `mulin keygen`: write a signed checkpoint (seq, chain hash, time, "
+      "Ed25519 signature) that `mulin verify --expect-signed` checks");
+  checkpoint->add_option("-o,--output", *signed_output, "Write the signed checkpoint here")
+      ->needs(sign);
+  sign->excludes("--json");
+  checkpoint->callback([&globals, exit_code, checkpoint_json, sign_key, signed_output] {
+    *exit_code = sign_key->empty() ? RunCheckpoint(globals, *checkpoint_json)
+                                   : RunSignedCheckpoint(globals, *sign_key, *signed_output);
   });
 
   auto export_args = std::make_shared<ExportArgs>();

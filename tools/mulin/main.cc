@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   mulin::cli::AddDemoCommand(app, globals, &exit_code);
   mulin::cli::AddServeCommand(app, globals, &exit_code);
   mulin::cli::AddTerminalCommand(app, &exit_code);
+  mulin::cli::AddKeygenCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);
