@@ -112,24 +112,24 @@ Status Writer::LoadState() {
 }
 
 void Writer::Submit(std::string command, Done done) {
+  CommandResult refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
-      CommandResult result;
-      result.status =
+      refused.status =
           Status::Shutdown("the ledger is shutting down; retry with the same request id");
-      done(result);
-      return;
+    } else if (queue_.size() >= options_.queue_commands_max) {
+      refused.status = Status::Overloaded("the ledger's queue is full (" +
+                                          std::to_string(options_.queue_commands_max) +
+                                          " commands); retry shortly with the same request id");
+    } else {
+      queue_.push_back(Pending{std::move(command), std::move(done), nullptr});
     }
-    if (queue_.size() >= options_.queue_commands_max) {
-      CommandResult result;
-      result.status = Status::Overloaded("the ledger's queue is full (" +
-                                         std::to_string(options_.queue_commands_max) +
-                                         " commands); retry shortly with the same request id");
-      done(result);
-      return;
-    }
-    queue_.push_back(Pending{std::move(command), std::move(done), nullptr});
+  }
+  // Answered outside the lock: a callback may well submit again.
+  if (!refused.status.ok()) {
+    done(refused);
+    return;
   }
   work_cv_.notify_one();
 }
