@@ -119,6 +119,14 @@ TEST_F(WriteCliTest, TheWholeLoopThroughTheVerbs) {
   RunResult rated = Mulin({"rate-order", "--actor", "XS-R001", "--order", "O1", "--rating", "5"});
   ASSERT_EQ(0, rated.exit_code) << rated.err;
   EXPECT_NE(std::string::npos, rated.out.find("..")) << rated.out;  // two events: rated, credited
+  // The auditor's spreadsheet view: one row per posting, BOM first, Shanghai times.
+  RunResult csv = Mulin({"export", "--format", "csv"});
+  ASSERT_EQ(0, csv.exit_code) << csv.err;
+  EXPECT_EQ(0u, csv.out.rfind("\xEF\xBB\xBFseq,recorded_at,kind,", 0)) << csv.out.substr(0, 80);
+  EXPECT_NE(std::string::npos, csv.out.find(",pointsCredited,xishan,XS-R001,")) << csv.out;
+  EXPECT_NE(std::string::npos, csv.out.find(",volunteer:XS-V001,points,15,")) << csv.out;
+  EXPECT_NE(std::string::npos, csv.out.find(",issuance:xishan,points,-15,")) << csv.out;
+  EXPECT_NE(std::string::npos, csv.out.find("+08:00,orderDelivered,")) << csv.out;
 }
 
 TEST_F(WriteCliTest, ImportReportsEveryBadLineAndAppliesTheRest) {

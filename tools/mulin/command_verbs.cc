@@ -5,13 +5,11 @@
 #include <kj/exception.h>
 
 #include <charconv>
-#include <cstdio>
-#include <ctime>
+
+#include "projections/format.h"
 
 namespace mulin::cli {
 namespace {
-
-constexpr int64_t kShanghaiOffsetS = 8 * 3600;
 
 Result<int64_t> ParseInt(const std::string& field, const std::string& text, bool is_unsigned) {
   int64_t value = 0;
@@ -152,52 +150,7 @@ Result<int64_t> ParseTimeUs(const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
     return ParseInt("time", text, true);  // raw µs since epoch
   }
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
-  const int fields = std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed);
-  if (fields != 3) {
-    return Status::InvalidArgument("'" + text +
-                                   "' is not a date or time (2026-03-01 or "
-                                   "2026-03-01T08:00:00+08:00)");
-  }
-  std::string rest = text.substr(consumed);
-  int64_t offset_s = kShanghaiOffsetS;
-  if (!rest.empty()) {
-    int more = 0;
-    if (std::sscanf(rest.c_str(), "T%2d:%2d%n", &hour, &minute, &more) != 2) {
-      return Status::InvalidArgument("'" + text + "': expected T hh:mm after the date");
-    }
-    rest = rest.substr(more);
-    if (!rest.empty() && rest[0] == ':') {
-      if (std::sscanf(rest.c_str(), ":%2d%n", &second, &more) != 1) {
-        return Status::InvalidArgument("'" + text + "': bad seconds");
-      }
-      rest = rest.substr(more);
-    }
-    if (rest == "Z") {
-      offset_s = 0;
-    } else if (!rest.empty()) {
-      int oh = 0, om = 0;
-      if ((rest[0] != '+' && rest[0] != '-') ||
-          std::sscanf(rest.c_str() + 1, "%2d:%2d%n", &oh, &om, &more) != 2 ||
-          static_cast<size_t>(more) + 1 != rest.size()) {
-        return Status::InvalidArgument("'" + text + "': bad offset (use +08:00 or Z)");
-      }
-      offset_s = (rest[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-    }
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60 ||
-      year < 1970 || year > 9999) {
-    return Status::InvalidArgument("'" + text + "' is out of range");
-  }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const int64_t utc_s = static_cast<int64_t>(timegm(&tm));
-  return (utc_s - offset_s) * 1000000;
+  return projections::ParseTime(text);
 }
 
 }  // namespace mulin::cli

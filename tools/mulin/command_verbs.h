@@ -38,8 +38,8 @@ const std::vector<Verb>& AllVerbs();
 Status FillBody(const Verb& verb, const std::map<std::string, std::string>& values,
                 schema::Command::Builder command);
 
-// Parses "2026-03-01", "2026-03-01T08:00", "2026-03-01T08:00:00+08:00" or "...Z" (a date or a time
-// without an offset is Asia/Shanghai, UTC+8, which has no daylight saving) into µs since epoch.
+// µs since epoch from a bare number of µs, or from any form projections::ParseTime reads
+// ("2026-03-01" is midnight Asia/Shanghai; "2026-03-01T08:00:00+08:00"; "...Z").
 Result<int64_t> ParseTimeUs(const std::string& text);
 
 }  // namespace mulin::cli

@@ -10,39 +10,35 @@ constexpr int kPayoutIntervalDays = 14;
 constexpr int kNanhuRuleChangeDay = 30;
 constexpr int kOneDayVolunteerDay = 45;
 
-// Daily services of each community and the nightly patrol, in the article's words.
-const DemoScenario::OrderSpec kXishanDaily{12,
-                                           8,
-                                           16,
-                                           1,
-                                           3,
-                                           30,
-                                           150,
-                                           true,
-                                           {"睦邻餐厅 送餐上门", "体检报告解读与健康问诊",
-                                            "居家安全检修", "健康讲座", "结对守护 日常走访"}};
-const DemoScenario::OrderSpec kYangjiamenDaily{
-    4,   8,    16,
-    1,   2,    30,
-    120, true, {"微心愿 小家电维修", "独居老人 清洁", "助老代购", "邻里纠纷调解", "假日托管"}};
-const DemoScenario::OrderSpec kNanhuDaily{
-    3, 8, 16, 1, 2, 30, 90, true, {"周五理发", "长寿面", "义诊", "共富集市 帮摊"}};
-const DemoScenario::OrderSpec kNightPatrol{
-    1, 19, 21, 5, 8, 120, 120, false, {"守护红船 夜间湖畔巡逻 5 公里"}};
+// Daily services of each community and the nightly patrol, in the article's words. Morning
+// services are delivered by 11:00, before the day's redemptions (12:00) and market (15:00), so
+// the simulated clock only moves forward within a day.
+// One spec a row reads as a table, so the formatter leaves these lines alone.
+// clang-format off
+//                                               orders start deliver team  minutes  may cancel
+const DemoScenario::OrderSpec kXishanDaily{      12,    8,    11,     1, 3, 30, 150, true,
+    {"睦邻餐厅 送餐上门", "体检报告解读与健康问诊", "居家安全检修", "健康讲座", "结对守护 日常走访"}};
+const DemoScenario::OrderSpec kYangjiamenDaily{  4,     8,    11,     1, 2, 30, 120, true,
+    {"微心愿 小家电维修", "独居老人 清洁", "助老代购", "邻里纠纷调解", "假日托管"}};
+const DemoScenario::OrderSpec kNanhuDaily{       3,     8,    11,     1, 2, 30, 90,  true,
+    {"周五理发", "长寿面", "义诊", "共富集市 帮摊"}};
+const DemoScenario::OrderSpec kNightPatrol{      1,     19,   21,     5, 8, 120, 120, false,
+    {"守护红船 夜间湖畔巡逻 5 公里"}};
+// clang-format on
 
 }  // namespace
 
 Status DemoScenario::RunDay(int day) {
   RateAndReview(day);
   MULIN_RETURN_IF_ERROR(Flush());
-  At(day, 11);
+  At(day, 7, 30);
   Reversals();
   MULIN_RETURN_IF_ERROR(Flush());
-  MULIN_RETURN_IF_ERROR(OrderLoop(day, xishan_, kXishanDaily));
-  MULIN_RETURN_IF_ERROR(OrderLoop(day, yangjiamen_, kYangjiamenDaily));
-  MULIN_RETURN_IF_ERROR(OrderLoop(day, nanhu_, kNanhuDaily));
-  if (day == kOneDayVolunteerDay) MULIN_RETURN_IF_ERROR(OneDayVolunteers(day));
+  MULIN_RETURN_IF_ERROR(
+      OrderLoops(day, {Loop{&xishan_, &kXishanDaily, {}}, Loop{&yangjiamen_, &kYangjiamenDaily, {}},
+                       Loop{&nanhu_, &kNanhuDaily, {}}}));
   MULIN_RETURN_IF_ERROR(Redemptions(day, 25));
+  if (day == kOneDayVolunteerDay) MULIN_RETURN_IF_ERROR(OneDayVolunteers(day));
   if (day % 7 == 5) {  // Saturdays: the 红杨暖集 market
     At(day, 15);
     MarketDay();
@@ -62,7 +58,7 @@ Status DemoScenario::RunDay(int day) {
     MULIN_RETURN_IF_ERROR(Flush());
   }
   // 守护红船: the nightly 5 km lakeside patrol, 19:00 to 21:00.
-  MULIN_RETURN_IF_ERROR(OrderLoop(day, nanhu_, kNightPatrol));
+  MULIN_RETURN_IF_ERROR(OrderLoops(day, {Loop{&nanhu_, &kNightPatrol, {}}}));
   At(day, 23, 30);
   for (const Community* c : {&xishan_, &nanhu_, &yangjiamen_}) {
     Queue(c->staff.front(), c->id, [](auto body) { body.initCloseOverdue(); });
@@ -70,37 +66,25 @@ Status DemoScenario::RunDay(int day) {
   return Flush();
 }
 
-Status DemoScenario::OrderLoop(int day, const Community& c, const OrderSpec& spec) {
-  const int start_hour = spec.start_hour;
-  std::vector<Order> placed;
-  At(day, start_hour);
-  for (int i = 0; i < spec.orders; ++i) {
+void DemoScenario::PlaceOrders(Loop* loop) {
+  const Community& c = *loop->community;
+  for (int i = 0; i < loop->spec->orders; ++i) {
     Order order{NextId(c.prefix + "-O"), c.id, Pick(c.residents), Pick(c.social_workers)};
-    const char* service = spec.services[Uniform(0, spec.services.size() - 1)];
+    const char* service = loop->spec->services[Uniform(0, loop->spec->services.size() - 1)];
     Queue(order.resident, c.id, [&](auto body) {
       auto o = body.initPlaceOrder();
       o.setOrderId(order.id);
       o.setResidentId(order.resident);
       o.setService(service);
     });
-    placed.push_back(order);
+    loop->placed.push_back(order);
   }
-  MULIN_RETURN_IF_ERROR(Flush());
-  At(day, start_hour, 20);
-  for (const Order& o : placed) {
-    Queue(c.staff.front(), c.id, [&](auto body) {
-      auto d = body.initDispatchOrder();
-      d.setOrderId(o.id);
-      d.setSocialWorkerId(o.social_worker);
-    });
-  }
-  At(day, start_hour, 40);
-  for (const Order& o : placed) {
-    Queue(o.social_worker, c.id, [&](auto body) { body.initAcceptOrder().setOrderId(o.id); });
-  }
-  MULIN_RETURN_IF_ERROR(Flush());
-  At(day, spec.deliver_hour);
-  for (const Order& o : placed) {
+}
+
+void DemoScenario::DeliverOrders(const Loop& loop) {
+  const Community& c = *loop.community;
+  const OrderSpec& spec = *loop.spec;
+  for (const Order& o : loop.placed) {
     if (spec.may_cancel && Uniform(1, 100) <= 2) {  // the resident no longer needs it
       Queue(o.resident, c.id, [&](auto body) {
         auto x = body.initCancelOrder();
@@ -126,11 +110,41 @@ Status DemoScenario::OrderLoop(int day, const Community& c, const OrderSpec& spe
     });
     to_rate_.push_back(o);
   }
+}
+
+// Runs the loop's steps for several communities side by side, each step one moment: placed at the
+// start hour, dispatched 20 minutes later, accepted at 40, delivered at the delivery hour.
+Status DemoScenario::OrderLoops(int day, std::vector<Loop> loops) {
+  const OrderSpec& timing = *loops.front().spec;
+  At(day, timing.start_hour);
+  for (Loop& loop : loops) PlaceOrders(&loop);
+  MULIN_RETURN_IF_ERROR(Flush());
+  At(day, timing.start_hour, 20);
+  for (const Loop& loop : loops) {
+    for (const Order& o : loop.placed) {
+      Queue(loop.community->staff.front(), o.community_id, [&](auto body) {
+        auto d = body.initDispatchOrder();
+        d.setOrderId(o.id);
+        d.setSocialWorkerId(o.social_worker);
+      });
+    }
+  }
+  MULIN_RETURN_IF_ERROR(Flush());
+  At(day, timing.start_hour, 40);
+  for (const Loop& loop : loops) {
+    for (const Order& o : loop.placed) {
+      Queue(o.social_worker, o.community_id,
+            [&](auto body) { body.initAcceptOrder().setOrderId(o.id); });
+    }
+  }
+  MULIN_RETURN_IF_ERROR(Flush());
+  At(day, timing.deliver_hour);
+  for (const Loop& loop : loops) DeliverOrders(loop);
   return Flush();
 }
 
 void DemoScenario::RateAndReview(int day) {
-  At(day, 10);
+  At(day, 7);
   for (const Order& o : held_) {  // social workers review yesterday's 1-star orders
     const bool approve = Uniform(1, 3) <= 2;
     Queue(o.social_worker, o.community_id, [&](auto body) {

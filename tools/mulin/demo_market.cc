@@ -137,7 +137,7 @@ void DemoScenario::Reversals() {
 
 Status DemoScenario::OneDayVolunteers(int day) {
   // 一日志愿者: 40 citizens register as volunteers for one day and serve in teams of five.
-  At(day, 7);
+  At(day, 13);
   std::vector<std::string> one_day;
   for (int i = 1; i <= 40; ++i) {
     one_day.push_back("NH-D" + std::string(i < 10 ? "0" : "") + std::to_string(i));
@@ -148,11 +148,11 @@ Status DemoScenario::OneDayVolunteers(int day) {
       m.initRoles(1).set(0, schema::Role::VOLUNTEER);
     });
   }
-  OrderSpec spec{8, 8, 17, 5, 5, 240, 240, false, {"一日志愿者 服务游客"}};
+  OrderSpec spec{8, 13, 17, 5, 5, 240, 240, false, {"一日志愿者 服务游客"}};
   MULIN_RETURN_IF_ERROR(Flush());
   Community team = nanhu_;
   team.volunteers = one_day;
-  return OrderLoop(day, team, spec);
+  return OrderLoops(day, {Loop{&team, &spec, {}}});
 }
 
 }  // namespace mulin::cli

@@ -80,7 +80,15 @@ class DemoScenario {
                          int volunteers, int residents);
   void RegisterMarket();
   Status RunDay(int day);
-  Status OrderLoop(int day, const Community& c, const OrderSpec& spec);
+  // One community's service orders of one kind on one day.
+  struct Loop {
+    const Community* community;
+    const OrderSpec* spec;
+    std::vector<Order> placed;
+  };
+  Status OrderLoops(int day, std::vector<Loop> loops);
+  void PlaceOrders(Loop* loop);
+  void DeliverOrders(const Loop& loop);
   void RateAndReview(int day);
   Status Redemptions(int day, int count);
   void MarketDay();

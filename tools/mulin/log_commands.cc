@@ -11,6 +11,7 @@
 #include "ledger/schema/report.capnp.h"
 #include "ledger/verify.h"
 #include "tools/mulin/cli.h"
+#include "tools/mulin/export_csv.h"
 
 namespace mulin::cli {
 namespace {
@@ -135,6 +136,11 @@ int RunExport(const Globals& globals, const ExportArgs& args) {
   }
   std::ostream& out = args.output.empty() ? std::cout : file;
   capnp::JsonCodec codec;
+  std::unique_ptr<projections::CsvWriter> csv;
+  if (args.format == "csv") {
+    csv = std::make_unique<projections::CsvWriter>(&out);
+    WriteEventCsvHeader(csv.get());
+  }
   uint64_t exported = 0;
   auto cursor = ledger->log->NewCursor(args.from_seq, args.to_seq);
   for (; cursor->Valid(); cursor->Next()) {
@@ -144,7 +150,11 @@ int RunExport(const Globals& globals, const ExportArgs& args) {
     } else {
       Result<ledger::DecodedEvent> event = ledger::DecodeEvent(cursor->payload(), cursor->seq());
       if (!event.ok()) return Fail("export", event.status());
-      out << codec.encode(event->event()).cStr() << "\n";
+      if (csv) {
+        WriteEventCsvRows(event->event(), csv.get());
+      } else {
+        out << codec.encode(event->event()).cStr() << "\n";
+      }
     }
     ++exported;
   }
@@ -201,9 +211,10 @@ void AddLogCommands(CLI::App& app, const Globals& globals, int* exit_code) {
       "export",
       "Write events in seq order. capnp: a stream of Event messages that `capnp decode "
       "ledger/schema/event.capnp Event` reads; jsonl: one JSON object per line");
-  exp->add_option("--format", export_args->format, "capnp or jsonl")
+  exp->add_option("--format", export_args->format,
+                  "capnp, jsonl, or csv (one row per posting, for spreadsheets)")
       ->required()
-      ->check(CLI::IsMember({"capnp", "jsonl"}));
+      ->check(CLI::IsMember({"capnp", "jsonl", "csv"}));
   exp->add_option("--from-seq", export_args->from_seq, "First seq (default 1)")
       ->check(CLI::PositiveNumber);
   exp->add_option("--to-seq", export_args->to_seq, "Last seq (default: the head)");
