@@ -14,6 +14,12 @@ namespace {
 
 using Fill = std::function<void(schema::Command::Body::Builder)>;
 
+// A terminal's command and its answer are a few dozen words. Without a size, Cap'n Proto starts
+// each message with a zeroed 8 KiB segment: per redemption that calloc and memset were a tenth of
+// the service's instructions (callgrind, 64 connections).
+constexpr unsigned kCommandFirstSegmentWords = 64;
+constexpr capnp::MessageSize kAnswerSizeHint{64, 0};
+
 void FillOutcome(const ledger::CommandResult& result, schema::Outcome::Builder out) {
   out.setOk(result.status.ok());
   out.setCode(CodeName(result.status.code()));
@@ -48,7 +54,7 @@ kj::Promise<T> ReadAsync(ledger::Writer* writer, std::function<T(const domain::S
 
 std::string BuildCommand(const std::string& request_id, const std::string& actor,
                          const Fill& fill) {
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(kCommandFirstSegmentWords);
   auto command = message.initRoot<schema::Command>();
   command.setRequestId(request_id);
   command.setActorId(actor);
@@ -71,7 +77,9 @@ class TerminalImpl final : public schema::Terminal::Server {
                               [account](const domain::State& s) {
                                 return domain::BalanceOf(s, account, schema::Unit::POINTS);
                               })
-        .then([context](int64_t points) mutable { context.getResults().setPoints(points); });
+        .then([context](int64_t points) mutable {
+          context.getResults(kAnswerSizeHint).setPoints(points);
+        });
   }
 
   kj::Promise<void> redeem(RedeemContext context) override {
@@ -125,7 +133,7 @@ class TerminalImpl final : public schema::Terminal::Server {
             ++stats_->commands_rejected;
             spdlog::info("terminal {}: {}", terminal_id_, result->status.ToString());
           }
-          FillOutcome(*result, context.getResults().initOutcome());
+          FillOutcome(*result, context.getResults(kAnswerSizeHint).initOutcome());
         });
   }
 
