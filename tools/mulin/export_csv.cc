@@ -2,24 +2,9 @@
 
 #include "ledger/domain/postings.h"
 #include "ledger/event_codec.h"
+#include "projections/projection.h"
 
 namespace mulin::cli {
-namespace {
-
-const char* UnitName(schema::Unit unit) {
-  switch (unit) {
-    case schema::Unit::POINTS:
-      return "points";
-    case schema::Unit::MINUTES:
-      return "minutes";
-    case schema::Unit::FEN:
-      return "fen";
-  }
-  return "unknown";
-}
-
-}  // namespace
-
 void WriteEventCsvHeader(projections::CsvWriter* csv) {
   csv->Row({"seq", "recorded_at", "kind", "community", "actor", "request_id", "account", "unit",
             "amount", "amount_yuan"});
@@ -42,7 +27,7 @@ void WriteEventCsvRows(schema::Event::Reader event, projections::CsvWriter* csv)
   for (const domain::Posting& posting : postings) {
     std::vector<std::string> row = common;
     row.push_back(projections::CsvText(posting.account));
-    row.push_back(UnitName(posting.unit));
+    row.push_back(projections::UnitName(posting.unit));
     row.push_back(std::to_string(posting.delta));
     row.push_back(posting.unit == schema::Unit::FEN ? projections::FormatYuan(posting.delta) : "");
     csv->Row(row);
