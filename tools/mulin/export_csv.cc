@@ -5,6 +5,7 @@
 #include "projections/projection.h"
 
 namespace mulin::cli {
+
 void WriteEventCsvHeader(projections::CsvWriter* csv) {
   csv->Row({"seq", "recorded_at", "kind", "community", "actor", "request_id", "account", "unit",
             "amount", "amount_yuan"});
