@@ -7,8 +7,12 @@
 #include <rocksdb/table.h>
 #include <sodium.h>
 
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 namespace mulin::ledger {
 namespace {
@@ -52,6 +56,42 @@ rocksdb::ColumnFamilyOptions RequestFamilyOptions() {
   options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kRequestMemtableBuckets));
   options.compression = rocksdb::kLZ4Compression;
   return options;
+}
+
+// RocksDB's own info log aborts the process (an assertion left on in Debian's librocksdb) on the
+// first line it writes after a write to it failed, as on a full disk, and RocksDB logs from its
+// background threads while it recovers from that very error. Diagnostics must never take the
+// ledger down, so the info log is written with stdio, whose failures are dropped with the line.
+class InfoLog final : public rocksdb::Logger {
+ public:
+  InfoLog(std::FILE* file, rocksdb::InfoLogLevel level) : rocksdb::Logger(level), file_(file) {}
+  ~InfoLog() override { std::fclose(file_); }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fprintf(
+        file_, "%lld ",
+        static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(now).count()));
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::FILE* file_;
+};
+
+// The info log of a ledger opened for writing: <dir>/LOG, appended to. Read-only opens keep
+// RocksDB's default, which writes nothing to the ledger directory.
+std::shared_ptr<rocksdb::Logger> OpenInfoLog(const std::string& dir, rocksdb::InfoLogLevel level) {
+  std::error_code ignored;
+  std::filesystem::create_directories(dir, ignored);
+  std::FILE* file = std::fopen((dir + "/LOG").c_str(), "ae");
+  if (file == nullptr) return nullptr;  // RocksDB then opens its own, as it would anyway
+  return std::make_shared<InfoLog>(file, level);
 }
 
 bool IsLockError(const rocksdb::Status& status) {
@@ -105,6 +145,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   // One writer thread appends; the hash memtable of `requests` does not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (!options.read_only) {
+    db_options.info_log = OpenInfoLog(dir, db_options.info_log_level);
+  }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (int f = 0; f < kFamilyCount; ++f) {
