@@ -7,12 +7,14 @@
 #include <rocksdb/table.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 namespace mulin::ledger {
 namespace {
@@ -94,6 +96,38 @@ std::shared_ptr<rocksdb::Logger> OpenInfoLog(const std::string& dir, rocksdb::In
   return std::make_shared<InfoLog>(file, level);
 }
 
+// A read-only open beside a live writer reads the MANIFEST, then the write-ahead logs and tables
+// it implies. A flush or compaction finishing in between deletes a log or a table that the open
+// then misses: the open fails on a missing file or, worse, succeeds with a view in which a column
+// family lacks what the deleted log held (a gap in the events, a head behind its records), which
+// `mulin verify` would report as damage. An open is consistent when the MANIFEST and the set of
+// logs are the same after it as before it; otherwise it is retried.
+constexpr int kReadOnlyOpenAttempts = 50;
+constexpr int kReadOnlyRetryMs = 10;
+
+struct FileMark {
+  std::string current;           // the CURRENT file's content: which MANIFEST is live
+  uintmax_t manifest_bytes = 0;  // a MANIFEST grows with every flush and compaction
+  std::vector<std::string> logs;
+  bool operator==(const FileMark& other) const {
+    return current == other.current && manifest_bytes == other.manifest_bytes && logs == other.logs;
+  }
+};
+
+FileMark MarkFiles(const std::string& dir) {
+  FileMark mark;
+  std::ifstream current(dir + "/CURRENT");
+  std::getline(current, mark.current);
+  std::error_code error;
+  mark.manifest_bytes = std::filesystem::file_size(dir + "/" + mark.current, error);
+  for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end;
+       it.increment(error)) {
+    if (it->path().extension() == ".log") mark.logs.push_back(it->path().filename());
+  }
+  std::sort(mark.logs.begin(), mark.logs.end());
+  return mark;
+}
+
 bool IsLockError(const rocksdb::Status& status) {
   return status.IsIOError() && status.ToString().find("lock") != std::string::npos;
 }
@@ -157,14 +191,21 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     families.emplace_back(kFamilyNames[f], cf);
   }
 
-  std::unique_ptr<Store> store(new Store());
-  store->dir_ = dir;
-  store->read_only_ = options.read_only;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &store->handles_, &raw)
-          : rocksdb::DB::Open(db_options, dir, families, &store->handles_, &raw);
+  std::unique_ptr<Store> store;
+  rocksdb::Status s;
+  for (int attempt = 1;; ++attempt) {
+    const FileMark before = options.read_only ? MarkFiles(dir) : FileMark();
+    store.reset(new Store());
+    store->dir_ = dir;
+    store->read_only_ = options.read_only;
+    rocksdb::DB* raw = nullptr;
+    s = options.read_only
+            ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &store->handles_, &raw)
+            : rocksdb::DB::Open(db_options, dir, families, &store->handles_, &raw);
+    store->db_.reset(raw);
+    if (!options.read_only || attempt == kReadOnlyOpenAttempts || MarkFiles(dir) == before) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kReadOnlyRetryMs));
+  }
   if (!s.ok()) {
     if (IsLockError(s)) return Status::Busy(BusyMessage(dir));
     if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos) {
@@ -172,7 +213,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     }
     return FromRocks(s, "opening ledger " + dir);
   }
-  store->db_.reset(raw);
   return store;
 }
 
