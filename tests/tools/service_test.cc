@@ -27,6 +27,14 @@ namespace {
 
 constexpr int kVolunteerPoints[] = {400, 300, 200, 100};  // 1000 points in all
 
+size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
 struct Credential {
   std::string id;
   std::string secret;
@@ -246,6 +254,12 @@ TEST_F(ServiceTest, SixtyFourConnectionsNeverOverdraw) {
   std::map<std::string, int> in_log = RedemptionsInLog();
   EXPECT_EQ(acknowledged.size(), in_log.size());
   for (const std::string& id : acknowledged) EXPECT_EQ(1, in_log[id]) << id;
+  // The service kept the stored projections following the log, and they agree with a rebuild.
+  RunResult status = mulin::testing::Run({MULIN_BINARY, "--db", db_, "projections", "status"});
+  EXPECT_EQ(0, status.exit_code) << status.err;
+  EXPECT_EQ(4u, CountOf(status.out, ", 0 behind the head")) << status.out;
+  RunResult reconcile = mulin::testing::Run({MULIN_BINARY, "--db", db_, "reconcile"});
+  EXPECT_EQ(0, reconcile.exit_code) << reconcile.out << reconcile.err;
 }
 
 TEST_F(ServiceTest, KilledMidLoadLosesNothingAcknowledgedAndRetriesApplyOnce) {

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "tools/mulin/cli.h"
+#include "tools/mulin/projection_follower.h"
 #include "tools/mulin/service.h"
 
 namespace mulin::cli {
@@ -84,6 +85,8 @@ int RunServe(const Globals& globals, const std::string& listen) {
   std::ofstream(serving_path, std::ios::trunc) << listen << "\n";
   spdlog::info("serving ledger {} on {} (head seq {})", globals.db, listen,
                ledger->log->head().seq);
+  ProjectionFollower follower(ledger->store.get(), ledger->log.get());
+  follower.Start();
   SessionErrors errors;
   kj::TaskSet sessions(errors);
   uint64_t next_session = 1;
@@ -98,6 +101,7 @@ int RunServe(const Globals& globals, const std::string& listen) {
   accepting = nullptr;
   listener = nullptr;
   ledger->writer->Stop();
+  follower.Stop();
   io.provider->getTimer().afterDelay(kDrainMs * kj::MILLISECONDS).wait(io.waitScope);
   std::remove(serving_path.c_str());
   spdlog::info("stopped: {} sessions, {} logins refused, {} commands not accepted, head seq {}",

@@ -1,0 +1,56 @@
+#include "tools/mulin/projection_follower.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "projections/engine.h"
+#include "projections/standard.h"
+
+namespace mulin::cli {
+
+void ProjectionFollower::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ProjectionFollower::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProjectionFollower::Run() {
+  // Not synced: a crash may lose the last batches, never tear one, and catching up again redoes
+  // exactly what was lost (the log is synced; projections are derived from it).
+  rocksdb::WriteOptions write_options;
+  write_options.sync = false;
+  projections::RocksRowStore rows(store_->db(), store_->projections(), write_options, false);
+  projections::StandardProjections set;
+  projections::Engine engine(&rows, set.All());
+  uint64_t folded_to = 0;
+  // After Stop (the writer has stopped by then) one last pass folds the final events.
+  for (bool last = false;;) {
+    const uint64_t head = log_->head().seq;
+    if (head > folded_to) {
+      projections::CatchUpOptions options;
+      options.to_seq = head;
+      Result<projections::CatchUpStats> stats = engine.CatchUp(*log_, options);
+      if (!stats.ok()) {
+        // Reported once; `mulin reconcile` says what differs, and serving carries on from the log.
+        spdlog::error("projections stopped following the log: {}", stats.status().ToString());
+        return;
+      }
+      events_folded_ += stats->events;
+      folded_to = head;
+    }
+    if (last) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    last = cv_.wait_for(lock, std::chrono::milliseconds(kFollowIntervalMs),
+                        [this] { return stopping_; });
+  }
+}
+
+}  // namespace mulin::cli
