@@ -9,7 +9,8 @@ bool ComesInPairs(const std::vector<domain::Posting>& postings) {
   for (size_t i = 0; i < postings.size(); i += 2) {
     const domain::Posting& a = postings[i];
     const domain::Posting& b = postings[i + 1];
-    if (a.unit != b.unit || a.delta != -b.delta) return false;
+    // INT64_MIN has no negation: no int64 pairs with it to zero (and -INT64_MIN is undefined).
+    if (a.unit != b.unit || b.delta == INT64_MIN || a.delta != -b.delta) return false;
   }
   return true;
 }

@@ -148,7 +148,7 @@ bool ReadSome(int fd, int timeout_ms, std::string* bytes) {
 std::vector<uint64_t> ParseSeqs(const std::string& bytes) {
   EXPECT_EQ(0u, bytes.size() % sizeof(uint64_t));
   std::vector<uint64_t> seqs(bytes.size() / sizeof(uint64_t));
-  std::memcpy(seqs.data(), bytes.data(), seqs.size() * sizeof(uint64_t));
+  if (!seqs.empty()) std::memcpy(seqs.data(), bytes.data(), seqs.size() * sizeof(uint64_t));
   return seqs;
 }
 

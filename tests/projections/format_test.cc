@@ -124,7 +124,8 @@ TEST(ProjectionCodecTest, ValuesRefuseShortAndLongBytes) {
   extra.Str();
   extra.U8();
   EXPECT_FALSE(extra.ok());
-  ValueReader lying(ValueWriter().U32(1000).Finish());  // a length past the end
+  const std::string lie = ValueWriter().U32(1000).Finish();  // a length past the end
+  ValueReader lying(lie);  // readers borrow their bytes
   EXPECT_EQ("", lying.Str());
   EXPECT_FALSE(lying.ok());
 }
