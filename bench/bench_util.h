@@ -38,10 +38,18 @@ inline Spread SpreadOf(std::vector<double> runs) {
   return s;
 }
 
+// Whole numbers, except for small figures (ratios, seconds) which keep two decimals.
+inline std::string Figure(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), value < 100 && value > -100 ? "%.2f" : "%.0f", value);
+  return text;
+}
+
 inline void PrintRow(const std::string& name, const Spread& s, const char* unit,
                      const std::string& note = "") {
-  std::printf("| %-46s | %12.0f | %12.0f | %12.0f | %-10s | %s\n", name.c_str(), s.median, s.min,
-              s.max, unit, note.c_str());
+  std::printf("| %-46s | %12s | %12s | %12s | %-10s | %s\n", name.c_str(), Figure(s.median).c_str(),
+              Figure(s.min).c_str(), Figure(s.max).c_str(), unit, note.c_str());
+  std::fflush(stdout);
 }
 
 inline void PrintHeader() {

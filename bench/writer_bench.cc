@@ -21,6 +21,7 @@
 
 #include "bench/bench_ledger.h"
 #include "bench/bench_util.h"
+#include "bench/workloads.h"
 #include "ledger/event_log.h"
 #include "ledger/writer.h"
 #include "tests/support/commands.h"
@@ -28,39 +29,11 @@
 namespace mulin::bench {
 namespace {
 
-constexpr size_t kPipelineWindow = 8192;
-
 struct Args {
   uint64_t events = 200000;
   int threads = 64;
   int runs = 3;
 };
-
-std::string RedeemCommand(uint64_t i, const std::string& prefix) {
-  const std::string id = prefix + std::to_string(i);
-  return mulin::testing::Redeem(id, "T" + std::to_string(i % kBenchTerminals), id,
-                                "V" + std::to_string(i * 7919 % kBenchVolunteers), 1);
-}
-
-// Workload 1, Mulin side: one submitting thread keeps kPipelineWindow commands in flight.
-double PipelinedAppends(BenchLedger* l, uint64_t events, double* mean_group) {
-  std::atomic<uint64_t> done{0};
-  const ledger::WriterStats before = l->writer->stats();
-  const auto start = std::chrono::steady_clock::now();
-  for (uint64_t i = 0; i < events; ++i) {
-    while (i - done.load(std::memory_order_acquire) >= kPipelineWindow) std::this_thread::yield();
-    l->writer->Submit(RedeemCommand(i, "p"), [&done](const ledger::CommandResult& r) {
-      Must(r.status.ok(), r.status.ToString());
-      done.fetch_add(1, std::memory_order_release);
-    });
-  }
-  while (done.load() < events) std::this_thread::yield();
-  const double seconds = SecondsSince(start);
-  const ledger::WriterStats after = l->writer->stats();
-  *mean_group = static_cast<double>(after.events - before.events) /
-                static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
-  return static_cast<double>(events) / seconds;
-}
 
 // Workload 1, baseline: the same stored key/value bytes, synced WriteBatches of the same size.
 double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events, size_t batch) {
@@ -97,42 +70,19 @@ double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events,
   return rate;
 }
 
-// Workload 2: T threads, each Execute()s redemptions back to back; latency per command.
-double ClosedLoop(BenchLedger* l, uint64_t commands, int threads,
-                  std::vector<double>* latencies_ms) {
-  std::vector<std::vector<double>> per_thread(threads);
-  std::vector<std::thread> workers;
-  const uint64_t each = commands / threads;
-  const auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      per_thread[t].reserve(each);
-      for (uint64_t i = 0; i < each; ++i) {
-        const auto begin = std::chrono::steady_clock::now();
-        auto r = l->writer->Execute(RedeemCommand(t * each + i, "c" + std::to_string(t) + "-"));
-        per_thread[t].push_back(SecondsSince(begin) * 1000.0);
-        Must(r.status.ok(), r.status.ToString());
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
-  const double rate = static_cast<double>(each * threads) / SecondsSince(start);
-  for (auto& v : per_thread) latencies_ms->insert(latencies_ms->end(), v.begin(), v.end());
-  return rate;
-}
-
 void Run(const Args& args) {
   std::vector<double> mulin_rates, raw_rates, ratio, closed_rates, p50, p99, p999;
   for (int run = 0; run < args.runs; ++run) {
     auto l = OpenBenchLedger("writer-" + std::to_string(run));
     const uint64_t first = l->log->head().seq + 1;
     double mean_group = 0;
-    mulin_rates.push_back(PipelinedAppends(l.get(), args.events, &mean_group));
+    mulin_rates.push_back(PipelinedAppends(l->writer.get(), args.events, "p", &mean_group));
     raw_rates.push_back(
         RawRocksDb(*l, first, args.events, static_cast<size_t>(std::max(1.0, mean_group))));
     ratio.push_back(mulin_rates.back() / raw_rates.back() * 100.0);
     std::vector<double> latencies;
-    closed_rates.push_back(ClosedLoop(l.get(), args.events, args.threads, &latencies));
+    closed_rates.push_back(
+        ClosedLoopRedemptions(l->writer.get(), args.events, args.threads, "c", &latencies));
     p50.push_back(Percentile(&latencies, 0.50) * 1000.0);
     p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
     p999.push_back(Percentile(&latencies, 0.999) * 1000.0);

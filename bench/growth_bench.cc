@@ -1,0 +1,424 @@
+// growth_bench: what a ledger costs as its log grows (DESIGN §8: start with 10M events ≤ 2 s;
+// appends with 10M events within 20% of an empty log; memory at 1M volunteers ≤ 300 MB).
+//
+// One ledger (the bench cast of bench_ledger.h) grows through each size of --sizes in turn. The
+// log is grown with EventLog::Append in batches of kFillBatchRecords, not through commands: the
+// events are what terminals write (7 in 10 a redemption of one point, 3 in 10 a market sale at
+// merchant M1), each with its request-index entry, so the log and the index grow as they would.
+// After the fill RocksDB is compacted (a ledger at rest, not one digesting a bulk load), then at
+// each size, in the same run:
+//   appends      pipelined redemptions through the writer (as writer_bench workload 1);
+//   look-ups     balance look-ups through Writer::Read from 64 threads (how a terminal's balance
+//                request is answered: from the writer's in-memory state);
+//   start-up     Store + EventLog + Writer::Open in a fresh process (the newest snapshot, then the
+//                log's tail after it), with the process's VmRSS and VmHWM once open.
+// A second ledger holds --volunteers registered, funded volunteers (two events each, appended the
+// same way) for start-up time and resident memory at that many volunteers.
+//
+// Usage: growth_bench [--sizes 0,1000000,10000000] [--appends N] [--lookups N] [--runs R]
+//                     [--volunteers V] [--dir DIR]
+//   --sizes      events in the log at each measurement, ascending (default 0,1000000,10000000)
+//   --appends    redemptions per append run (default 200000)
+//   --lookups    balance look-ups per run (default 200000)
+//   --runs       runs of each figure (default 3)
+//   --volunteers volunteers of the memory ledger (default 1000000; 0 skips it)
+//   --dir        parent directory of the ledgers (default the temp directory); removed at exit
+//   --keep 1     leave the ledgers there (mulin-bench-growth, mulin-bench-volunteers), e.g. to
+//                profile a start-up: valgrind --tool=callgrind growth_bench --startup DIR
+// (internal) growth_bench --startup DIR: opens DIR once and prints what it took.
+// (profiling) growth_bench --appends-on DIR N: opens DIR and appends N pipelined redemptions.
+#include <rocksdb/db.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <sstream>
+
+#include "bench/bench_ledger.h"
+#include "bench/bench_util.h"
+#include "bench/workloads.h"
+#include "ledger/domain/state.h"
+#include "ledger/event_codec.h"
+
+namespace mulin::bench {
+namespace {
+
+constexpr size_t kFillBatchRecords = 16384;
+constexpr int kLookupThreads = 64;
+
+struct Args {
+  std::vector<uint64_t> sizes = {0, 1000000, 10000000};
+  uint64_t appends = 200000;
+  uint64_t lookups = 200000;
+  int runs = 3;
+  uint64_t volunteers = 1000000;
+  std::string dir = std::filesystem::temp_directory_path().string();
+  bool keep = false;
+};
+
+// Builds one event payload with the envelope set and `fill` filling the body.
+std::string EventPayload(uint64_t seq, int64_t recorded_at_us, const std::string& actor,
+                         const std::string& community,
+                         const std::function<void(schema::Event::Body::Builder)>& fill) {
+  capnp::MallocMessageBuilder message;
+  auto event = message.initRoot<schema::Event>();
+  event.setSeq(seq);
+  event.setRecordedAtUs(recorded_at_us);
+  event.setActorId(actor);
+  event.setCommunityId(community);
+  event.setRequestId("g" + std::to_string(seq));
+  fill(event.getBody());
+  return ledger::EncodeMessage(message);
+}
+
+// A terminal's event at `seq`: a redemption (7 in 10) or a market sale with its contribution.
+std::string TerminalEvent(uint64_t seq, int64_t recorded_at_us, std::string* actor) {
+  *actor = "T" + std::to_string(seq % kBenchTerminals);
+  return EventPayload(seq, recorded_at_us, *actor, "yangjiamen", [&](auto body) {
+    if (seq % 10 < 7) {
+      auto r = body.initPointsRedeemed();
+      r.setRedemptionId("g" + std::to_string(seq));
+      r.setVolunteerId("V" + std::to_string(seq * 7919 % kBenchVolunteers));
+      r.setMerchantId("M1");
+      r.setTerminalId(*actor);
+      r.setPoints(1);
+    } else {
+      const int64_t gross_fen = static_cast<int64_t>(seq * 2654435761 % 50000) + 100;
+      auto s = body.initSaleRecorded();
+      s.setSaleId("g" + std::to_string(seq));
+      s.setMerchantId("M1");
+      s.setGrossFen(gross_fen);
+      s.setContributionRateBps(1000);
+      s.setContributionFen((gross_fen * 1000 + 5000) / 10000);
+    }
+  });
+}
+
+// The recorded time of the log's last event, so that appended events keep the clock monotonic.
+int64_t LastRecordedAt(const ledger::EventLog& log) {
+  if (log.head().seq == 0) return 0;
+  Result<std::string> payload = log.ReadPayload(log.head().seq);
+  Must(payload.ok(), payload.status().ToString());
+  Result<ledger::DecodedEvent> event = ledger::DecodeEvent(*payload, log.head().seq);
+  Must(event.ok(), event.status().ToString());
+  return event->event().getRecordedAtUs();
+}
+
+// Appends events made by `make(seq, recorded_at_us, &actor)` until the head reaches `target`,
+// each with a request-index entry under (actor, "g<seq>").
+void Fill(ledger::EventLog* log, uint64_t target,
+          const std::function<std::string(uint64_t, int64_t, std::string*)>& make) {
+  int64_t clock_us = LastRecordedAt(*log);
+  std::vector<std::string> payloads;
+  std::vector<ledger::RequestEntry> requests;
+  std::string actor;
+  while (log->head().seq < target) {
+    payloads.clear();
+    requests.clear();
+    const uint64_t first = log->head().seq + 1;
+    const uint64_t last = std::min(target, first + kFillBatchRecords - 1);
+    for (uint64_t seq = first; seq <= last; ++seq) {
+      payloads.push_back(make(seq, ++clock_us, &actor));
+      ledger::RequestEntry entry{actor + '\x1f' + "g" + std::to_string(seq), {seq, 1, {}}};
+      const size_t h = std::hash<std::string>()(entry.key);
+      std::memcpy(entry.record.content_hash.data(), &h, sizeof(h));
+      requests.push_back(std::move(entry));
+    }
+    Status appended = log->Append(payloads, requests);
+    Must(appended.ok(), appended.ToString());
+  }
+}
+
+// A ledger at rest: memtables flushed, the bulk load compacted down.
+void Settle(const ledger::Store& store) {
+  rocksdb::CompactRangeOptions options;
+  for (auto* family : {store.events(), store.requests(), store.meta()}) {
+    Must(store.db()->CompactRange(options, family, nullptr, nullptr).ok(), "compact");
+  }
+}
+
+// --- start-up in a fresh process ---------------------------------------------------------------
+
+int StartupChild(const std::string& dir) {
+  const auto start = std::chrono::steady_clock::now();
+  auto store = ledger::Store::Open(dir, ledger::StoreOptions());
+  Must(store.ok(), store.status().ToString());
+  auto log = ledger::EventLog::Open(store->get());
+  Must(log.ok(), log.status().ToString());
+  auto writer = ledger::Writer::Open(store->get(), log->get(), ledger::WriterOptions());
+  Must(writer.ok(), writer.status().ToString());
+  const double seconds = SecondsSince(start);
+  std::printf("startup_s %.6f rss_kb %" PRIu64 " hwm_kb %" PRIu64 " head %" PRIu64 "\n", seconds,
+              ProcStatusKb("VmRSS"), ProcStatusKb("VmHWM"), (*log)->head().seq);
+  return 0;
+}
+
+// Appends `appends` redemptions to the ledger in `dir`, for profiling the write path at a size.
+int AppendsOn(const std::string& dir, uint64_t appends) {
+  auto store = ledger::Store::Open(dir, ledger::StoreOptions());
+  Must(store.ok(), store.status().ToString());
+  auto log = ledger::EventLog::Open(store->get());
+  Must(log.ok(), log.status().ToString());
+  auto writer = ledger::Writer::Open(store->get(), log->get(), ledger::WriterOptions());
+  Must(writer.ok(), writer.status().ToString());
+  double mean_group = 0;
+  const std::string prefix = "prof" + std::to_string((*log)->head().seq) + "-";
+  const double rate = PipelinedAppends(writer->get(), appends, prefix, &mean_group);
+  std::printf("%.0f events/s, mean group %.0f, %" PRIu64 " snapshots\n", rate, mean_group,
+              (*writer)->stats().snapshots);
+  return 0;
+}
+
+struct Startup {
+  double seconds = 0;
+  double rss_mb = 0;
+  double hwm_mb = 0;
+};
+
+Startup StartupInChild(const std::string& dir) {
+  const std::string command = "/proc/" + std::to_string(getpid()) + "/exe --startup '" + dir + "'";
+  std::FILE* child = popen(command.c_str(), "r");
+  Must(child != nullptr, "cannot start " + command);
+  char line[512] = {0};
+  const bool read = std::fgets(line, sizeof(line), child) != nullptr;
+  Must(pclose(child) == 0 && read, "start-up child failed");
+  Startup s;
+  uint64_t rss_kb = 0, hwm_kb = 0, head = 0;
+  Must(std::sscanf(line, "startup_s %lf rss_kb %" SCNu64 " hwm_kb %" SCNu64 " head %" SCNu64,
+                   &s.seconds, &rss_kb, &hwm_kb, &head) == 4,
+       std::string("start-up child said: ") + line);
+  s.rss_mb = static_cast<double>(rss_kb) / 1024.0;
+  s.hwm_mb = static_cast<double>(hwm_kb) / 1024.0;
+  return s;
+}
+
+struct StartupFigures {
+  std::vector<double> ms, rss_mb, hwm_mb;
+};
+
+StartupFigures MeasureStartups(const std::string& dir, int runs) {
+  StartupFigures f;
+  for (int run = 0; run < runs; ++run) {
+    const Startup s = StartupInChild(dir);
+    f.ms.push_back(s.seconds * 1000.0);
+    f.rss_mb.push_back(s.rss_mb);
+    f.hwm_mb.push_back(s.hwm_mb);
+  }
+  return f;
+}
+
+// --- the growing ledger ------------------------------------------------------------------------
+
+void Reopen(BenchLedger* l) {
+  auto store = ledger::Store::Open(l->dir, ledger::StoreOptions());
+  Must(store.ok(), store.status().ToString());
+  l->store = std::move(store).value();
+  auto log = ledger::EventLog::Open(l->store.get());
+  Must(log.ok(), log.status().ToString());
+  l->log = std::move(log).value();
+}
+
+void OpenWriter(BenchLedger* l) {
+  auto writer = ledger::Writer::Open(l->store.get(), l->log.get(), ledger::WriterOptions());
+  Must(writer.ok(), writer.status().ToString());
+  l->writer = std::move(writer).value();
+}
+
+double BalanceLookups(ledger::Writer* writer, uint64_t lookups, std::vector<double>* latencies) {
+  return ClosedLoop(
+      lookups, kLookupThreads,
+      [&](int t, uint64_t i) {
+        const std::string account =
+            "volunteer:V" + std::to_string((t * 131 + i * 7919) % kBenchVolunteers);
+        int64_t points = -1;
+        Status read = writer->Read([&](const domain::State& s) {
+          points = domain::BalanceOf(s, account, schema::Unit::POINTS);
+        });
+        Must(read.ok() && points > 0, "balance look-up failed");
+      },
+      latencies);
+}
+
+std::string SizeName(uint64_t events) {
+  if (events >= 1000000 && events % 1000000 == 0) return std::to_string(events / 1000000) + "M";
+  if (events >= 1000 && events % 1000 == 0) return std::to_string(events / 1000) + "k";
+  return std::to_string(events);
+}
+
+// The figures at one size, printed as they are measured (a 10M run takes a while). Returns the
+// median append rate.
+double MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args, double empty_appends) {
+  const std::string name = SizeName(size);
+  const uint64_t head = l->log->head().seq;
+  std::vector<double> appends, lookups, p99;
+  for (int run = 0; run < args.runs; ++run) {
+    double mean_group = 0;
+    appends.push_back(PipelinedAppends(l->writer.get(), args.appends,
+                                       "g" + name + "-" + std::to_string(run) + "-", &mean_group));
+    std::vector<double> latencies;
+    lookups.push_back(BalanceLookups(l->writer.get(), args.lookups, &latencies));
+    p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
+  }
+  const std::string at = " at " + name + " events";
+  PrintRow("6. appends through the writer" + at, SpreadOf(appends), "events/s",
+           "head " + std::to_string(head) + " before");
+  if (empty_appends > 0) {
+    std::vector<double> ratio;
+    for (double a : appends) ratio.push_back(a / empty_appends * 100.0);
+    PrintRow("6. appends" + at + " / at 0 events", SpreadOf(ratio), "%", "budget >= 80");
+  }
+  PrintRow("6. balance look-ups (64 threads)" + at, SpreadOf(lookups), "reads/s");
+  PrintRow("6. balance look-up p99" + at, SpreadOf(p99), "us");
+  // The start-up after these appends: the writer snapshots every 100k events, so the newest
+  // snapshot is at most that far behind the head, as in a ledger that has been running.
+  l->Close();
+  const StartupFigures startup = MeasureStartups(l->dir, args.runs);
+  PrintRow("6. start-up (snapshot + tail)" + at, SpreadOf(startup.ms), "ms",
+           size >= 10000000 ? "budget <= 2000" : "");
+  PrintRow("6. VmRSS after start-up" + at, SpreadOf(startup.rss_mb), "MB");
+  PrintRow("6. VmHWM during start-up" + at, SpreadOf(startup.hwm_mb), "MB");
+  Reopen(l);
+  return SpreadOf(appends).median;
+}
+
+void GrowingLedger(const Args& args) {
+  auto l = OpenBenchLedger("growth");
+  l->keep = args.keep;
+  double empty_appends = 0;
+  l->writer.reset();
+  for (uint64_t size : args.sizes) {
+    const auto fill_start = std::chrono::steady_clock::now();
+    const uint64_t before = l->log->head().seq;
+    Fill(l->log.get(), size, [](uint64_t seq, int64_t at, std::string* actor) {
+      return TerminalEvent(seq, at, actor);
+    });
+    const double fill_s = SecondsSince(fill_start);
+    const auto settle_start = std::chrono::steady_clock::now();
+    Settle(*l->store);
+    std::fprintf(stderr, "size %s: appended %" PRIu64 " events in %.1f s, compacted in %.1f s\n",
+                 SizeName(size).c_str(), l->log->head().seq - before, fill_s,
+                 SecondsSince(settle_start));
+    const auto open_start = std::chrono::steady_clock::now();
+    OpenWriter(l.get());
+    std::fprintf(stderr, "size %s: writer open after the fill (replaying it) took %.1f s\n",
+                 SizeName(size).c_str(), SecondsSince(open_start));
+    // The ratio's base is the first (smallest) size, measured earlier in this same run.
+    const double median = MeasureAtSize(l.get(), size, args, empty_appends);
+    if (empty_appends == 0) empty_appends = median;
+  }
+}
+
+// --- memory at many volunteers -----------------------------------------------------------------
+
+void ManyVolunteers(const Args& args) {
+  auto l = OpenBenchLedger("volunteers");
+  l->keep = args.keep;
+  l->writer.reset();
+  const uint64_t first = l->log->head().seq + 1;
+  const auto fill_start = std::chrono::steady_clock::now();
+  // Two events a volunteer: the registration, then an opening balance.
+  Fill(l->log.get(), first - 1 + 2 * args.volunteers,
+       [first](uint64_t seq, int64_t at, std::string* actor) {
+         const std::string id = "W" + std::to_string((seq - first) / 2);
+         if ((seq - first) % 2 == 0) {
+           *actor = "operator";
+           return EventPayload(seq, at, *actor, "xishan", [&](auto body) {
+             auto m = body.initMemberRegistered();
+             m.setMemberId(id);
+             m.setName("member " + id);
+             m.initRoles(1).set(0, schema::Role::VOLUNTEER);
+           });
+         }
+         *actor = "S1";
+         return EventPayload(seq, at, *actor, "xishan", [&](auto body) {
+           auto a = body.initAdjustment();
+           a.setAccountId("volunteer:" + id);
+           a.setUnit(schema::Unit::POINTS);
+           a.setDelta(1000);
+           a.setReason("opening balance");
+         });
+       });
+  Settle(*l->store);
+  std::fprintf(stderr, "volunteers: %" PRIu64 " events in %.1f s\n", l->log->head().seq,
+               SecondsSince(fill_start));
+  // One command after the replay leaves a snapshot of the whole state, as a running ledger has.
+  ledger::WriterOptions snapshot_now;
+  snapshot_now.snapshot_interval_events = 1;
+  auto writer = ledger::Writer::Open(l->store.get(), l->log.get(), snapshot_now);
+  Must(writer.ok(), writer.status().ToString());
+  l->writer = std::move(writer).value();
+  auto r = l->writer->Execute(RedeemCommand(0, "vol-"));
+  Must(r.status.ok(), r.status.ToString());
+  // The snapshot follows the command's answer on the writer thread; a read queued after it waits.
+  Must(l->writer->Read([](const domain::State&) {}).ok(), "read after the command");
+  Must(l->writer->stats().snapshots == 1, "no snapshot written");
+  l->Close();
+  const StartupFigures startup = MeasureStartups(l->dir, args.runs);
+  const std::string at = " at " + SizeName(args.volunteers) + " volunteers";
+  PrintRow("6. start-up (snapshot)" + at, SpreadOf(startup.ms), "ms");
+  PrintRow("6. VmRSS after start-up" + at, SpreadOf(startup.rss_mb), "MB", "budget <= 300");
+  PrintRow("6. VmHWM during start-up" + at, SpreadOf(startup.hwm_mb), "MB");
+}
+
+bool ParseSizes(const std::string& text, std::vector<uint64_t>* sizes) {
+  sizes->clear();
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty()) return false;
+    sizes->push_back(std::strtoull(item.c_str(), nullptr, 10));
+    if (sizes->size() > 1 && sizes->back() < (*sizes)[sizes->size() - 2]) return false;
+  }
+  return !sizes->empty();
+}
+
+bool ParseArgs(int argc, char** argv, Args* args) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
+    const uint64_t n = std::strtoull(value.c_str(), nullptr, 10);
+    if (flag == "--sizes") {
+      if (!ParseSizes(value, &args->sizes)) return false;
+    } else if (flag == "--appends" && n > 0) {
+      args->appends = n;
+    } else if (flag == "--lookups" && n > 0) {
+      args->lookups = n;
+    } else if (flag == "--runs" && n > 0 && n < 100) {
+      args->runs = static_cast<int>(n);
+    } else if (flag == "--volunteers") {
+      args->volunteers = n;
+    } else if (flag == "--dir") {
+      args->dir = value;
+    } else if (flag == "--keep") {
+      args->keep = n != 0;
+    } else {
+      return false;
+    }
+  }
+  return argc % 2 == 1;
+}
+
+}  // namespace
+}  // namespace mulin::bench
+
+int main(int argc, char** argv) {
+  using namespace mulin::bench;  // NOLINT
+  if (argc == 3 && std::string(argv[1]) == "--startup") return StartupChild(argv[2]);
+  if (argc == 4 && std::string(argv[1]) == "--appends-on") {
+    return AppendsOn(argv[2], std::strtoull(argv[3], nullptr, 10));
+  }
+  Args args;
+  if (!ParseArgs(argc, argv, &args)) {
+    std::fprintf(stderr,
+                 "usage: growth_bench [--sizes 0,1000000,10000000] [--appends N] [--lookups N] "
+                 "[--runs R] [--volunteers V] [--dir DIR] [--keep 1]\n");
+    return 2;
+  }
+  setenv("TMPDIR", args.dir.c_str(), 1);  // where OpenBenchLedger puts its ledgers
+  PrintHeader();
+  GrowingLedger(args);
+  if (args.volunteers > 0) ManyVolunteers(args);
+  return 0;
+}

@@ -1,0 +1,122 @@
+// machine_bench: the machine the other figures come from, in the table's format: cores, memory,
+// the file system under the benchmarks' directory, and what an fsync costs there (the floor of
+// every durable commit: Mulin's group commit, RocksDB's synced WriteBatch, SQLite's COMMIT).
+//
+// Usage: machine_bench [--fsyncs N] [--dir DIR]
+//   --fsyncs N  synced appends timed (default 1000)
+//   --dir DIR   where the probe file goes (default the temp directory)
+// Each probe appends 512 bytes to a file and syncs it: fdatasync (what RocksDB's WAL sync does by
+// default) and fsync (what SQLite's synchronous=FULL does), timed one by one.
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_util.h"
+
+namespace mulin::bench {
+namespace {
+
+constexpr size_t kProbeWriteBytes = 512;
+
+uint64_t MemTotalKb() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  while (meminfo >> key >> kb) {
+    if (key == "MemTotal:") return kb;
+    meminfo.ignore(1 << 10, '\n');
+  }
+  return 0;
+}
+
+// The mount holding `dir`: the longest mount point that prefixes it.
+std::string MountOf(const std::string& dir) {
+  std::ifstream mounts("/proc/mounts");
+  std::string device, point, type, rest, best = "?";
+  size_t best_length = 0;
+  const std::string path = std::filesystem::canonical(dir).string();
+  while (mounts >> device >> point >> type && std::getline(mounts, rest)) {
+    const bool prefix = path.compare(0, point.size(), point) == 0 &&
+                        (point == "/" || path.size() == point.size() || path[point.size()] == '/');
+    if (prefix && point.size() >= best_length) {
+      best_length = point.size();
+      best = device + " " + type + " on " + point;
+    }
+  }
+  return best;
+}
+
+// Microseconds of each of `count` append+sync pairs on a fresh file in `dir`.
+std::vector<double> SyncLatencies(const std::string& dir, int count, bool data_only) {
+  const std::string path = dir + "/mulin-fsync-probe";
+  const int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0600);
+  if (fd < 0) {
+    std::perror("machine_bench: open");
+    std::exit(1);
+  }
+  std::vector<char> bytes(kProbeWriteBytes, 'x');
+  std::vector<double> us;
+  for (int i = 0; i < count; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const bool ok = write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+                    (data_only ? fdatasync(fd) : fsync(fd)) == 0;
+    if (!ok) {
+      std::perror("machine_bench: write/sync");
+      std::exit(1);
+    }
+    us.push_back(SecondsSince(start) * 1e6);
+  }
+  close(fd);
+  std::filesystem::remove(path);
+  return us;
+}
+
+void PrintSync(const std::string& name, std::vector<double> us) {
+  Spread s = SpreadOf(us);
+  PrintRow(name, s, "us", std::to_string(us.size()) + " syncs; min/max of single syncs");
+  Spread p99{Percentile(&us, 0.99), s.min, s.max};
+  PrintRow(name + ": p99", p99, "us");
+}
+
+}  // namespace
+}  // namespace mulin::bench
+
+int main(int argc, char** argv) {
+  using namespace mulin::bench;  // NOLINT
+  int fsyncs = 1000;
+  std::string dir = std::filesystem::temp_directory_path().string();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--fsyncs" && std::atoi(argv[i + 1]) > 0) {
+      fsyncs = std::atoi(argv[i + 1]);
+    } else if (flag == "--dir") {
+      dir = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "usage: machine_bench [--fsyncs N] [--dir DIR]\n");
+      return 2;
+    }
+  }
+  if (argc % 2 == 0) return 2;
+  struct statvfs fs {};
+  statvfs(dir.c_str(), &fs);
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  std::printf(
+      "machine: %u cores, %.1f GiB memory, %s (%.0f GiB, %.0f GiB free), load %.2f %.2f "
+      "%.2f\n",
+      std::thread::hardware_concurrency(), MemTotalKb() / 1048576.0, MountOf(dir).c_str(),
+      static_cast<double>(fs.f_blocks) * fs.f_frsize / (1u << 30),
+      static_cast<double>(fs.f_bavail) * fs.f_frsize / (1u << 30), load[0], load[1], load[2]);
+  PrintHeader();
+  PrintSync("0. append 512 B + fdatasync (RocksDB WAL sync)", SyncLatencies(dir, fsyncs, true));
+  PrintSync("0. append 512 B + fsync (SQLite FULL)", SyncLatencies(dir, fsyncs, false));
+  return 0;
+}
