@@ -93,14 +93,12 @@ Status ScanEntries(const RowStore& store, std::string_view prefix, int64_t from_
 
 Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
   const std::vector<domain::Posting>& postings = *context.postings;
-  std::string value;
   for (size_t i = 0; i < postings.size(); ++i) {
     const domain::Posting& posting = postings[i];
-    const std::string tip_key = TipKey(posting.account, posting.unit);
-    Result<bool> found = rows->Get(tip_key, &value);
-    if (!found.ok()) return found.status();
+    Result<std::string*> tip_value = rows->Mutable(TipKey(posting.account, posting.unit));
+    if (!tip_value.ok()) return tip_value.status();
     Tip tip;
-    if (*found && !DecodeTip(value, &tip)) {
+    if (!(*tip_value)->empty() && !DecodeTip(**tip_value, &tip)) {
       return Status::Corruption(
           "audit: the running balance of " + posting.account + " does not decode", context.seq);
     }
@@ -108,6 +106,7 @@ Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
       return Status::Corruption("audit: " + posting.account + " overflows int64", context.seq);
     }
     ++tip.entries;
+    **tip_value = ValueWriter().I64(tip.balance).U64(tip.entries).Finish();
     AuditEntry entry;
     entry.unit = posting.unit;
     entry.time_us = context.event.getRecordedAtUs();
@@ -115,9 +114,8 @@ Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
     entry.delta = posting.delta;
     entry.balance = tip.balance;
     entry.counterparty = Counterparty(postings, i);
-    rows->Put(EntryKey(posting.account, context.seq, static_cast<uint32_t>(i)),
-              EncodeEntryValue(entry));
-    rows->Put(tip_key, ValueWriter().I64(tip.balance).U64(tip.entries).Finish());
+    rows->Append(EntryKey(posting.account, context.seq, static_cast<uint32_t>(i)),
+                 EncodeEntryValue(entry));
   }
   return Status::Ok();
 }

@@ -34,13 +34,11 @@ bool DecodeBalanceValue(std::string_view value, Balance* out) {
 }  // namespace
 
 Status BalancesProjection::Apply(const EventContext& context, Rows* rows) {
-  std::string value;
   for (const domain::Posting& posting : *context.postings) {
-    const std::string key = BalanceKey(posting.account, posting.unit);
-    Result<bool> found = rows->Get(key, &value);
-    if (!found.ok()) return found.status();
+    Result<std::string*> value = rows->Mutable(BalanceKey(posting.account, posting.unit));
+    if (!value.ok()) return value.status();
     Balance balance;
-    if (*found && !DecodeBalanceValue(value, &balance)) {
+    if (!(*value)->empty() && !DecodeBalanceValue(**value, &balance)) {
       return Status::Corruption("balances: the row of " + posting.account + " does not decode",
                                 context.seq);
     }
@@ -49,7 +47,7 @@ Status BalancesProjection::Apply(const EventContext& context, Rows* rows) {
     }
     ++balance.postings;
     balance.last_seq = context.seq;
-    rows->Put(key, EncodeBalanceValue(balance));
+    **value = EncodeBalanceValue(balance);
   }
   return Status::Ok();
 }

@@ -33,6 +33,9 @@ std::string PrefixSuccessor(std::string_view prefix);
 
 class ValueWriter {
  public:
+  // Most row values fit this: one allocation per value instead of one per growth step.
+  static constexpr size_t kReserveBytes = 96;
+  ValueWriter() { out_.reserve(kReserveBytes); }
   ValueWriter& I64(int64_t value) { return U64(static_cast<uint64_t>(value)); }
   ValueWriter& U64(uint64_t value);
   ValueWriter& U32(uint32_t value);

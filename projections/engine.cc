@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "ledger/event_codec.h"
+#include "projections/event_reader.h"
 
 namespace mulin::projections {
 namespace {
@@ -98,18 +99,31 @@ Status Engine::CheckStart(const ledger::EventLog& log, const CatchUpOptions& opt
 }
 
 Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& checkpoints,
-                           const std::vector<bool>& advanced) {
+                           const std::vector<bool>& advanced, size_t row_cache_bytes_max) {
   RowBatch batch;
-  batch.puts.reserve(pending->rows.size() + projections_.size());
-  for (auto& [key, value] : pending->rows) batch.puts.emplace_back(key, std::move(value));
+  batch.puts = std::move(pending->appended);
+  pending->appended.clear();
+  batch.puts.reserve(batch.puts.size() + pending->dirty.size() + projections_.size());
+  for (PendingRows::Cache::value_type* row : pending->dirty) {
+    row->second.dirty = false;
+    // A row Mutable found absent and the fold left empty does not exist: no row value is "".
+    if (!row->second.value.empty()) batch.puts.emplace_back(row->first, row->second.value);
+  }
+  pending->dirty.clear();
   for (size_t i = 0; i < projections_.size(); ++i) {
     if (!advanced[i]) continue;
     batch.puts.emplace_back(CheckpointKey(projections_[i]->name()),
                             EncodeCheckpoint(checkpoints[i]));
   }
-  pending->rows.clear();
-  pending->bytes = 0;
-  return store_->Commit(batch);
+  pending->batch_bytes = 0;
+  MULIN_RETURN_IF_ERROR(store_->Commit(std::move(batch)));
+  if (pending->cache_bytes > row_cache_bytes_max) {
+    // Everything cached is now in the store; later batches read it back from there.
+    pending->cache.clear();
+    pending->cache_bytes = 0;
+    pending->cache_complete = false;
+  }
+  return Status::Ok();
 }
 
 Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpOptions& options) {
@@ -133,38 +147,41 @@ Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpO
 
   PendingRows pending;
   std::vector<Rows> rows;
-  for (Projection* projection : projections_) {
-    rows.emplace_back(RowPrefix(projection->name()), store_, &pending);
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    rows.emplace_back(RowPrefix(projections_[i]->name()), store_, &pending,
+                      /*started_empty=*/checkpoints[i].seq == 0);
   }
   std::vector<bool> advanced(projections_.size(), false);
   size_t in_batch = 0;
-  std::unique_ptr<ledger::LogCursor> cursor = log.NewCursor(from, target);
-  for (; cursor->Valid(); cursor->Next()) {
-    const uint64_t seq = cursor->seq();
-    Result<ledger::DecodedEvent> decoded = ledger::DecodeEvent(cursor->payload(), seq);
-    if (!decoded.ok()) return decoded.status();
-    const std::vector<domain::Posting> postings = domain::Postings(decoded->event());
-    const EventContext context{seq, decoded->event(), &postings};
-    for (size_t i = 0; i < projections_.size(); ++i) {
-      if (checkpoints[i].seq >= seq) continue;
-      MULIN_RETURN_IF_ERROR(projections_[i]->Apply(context, &rows[i]));
-      checkpoints[i] = Checkpoint{seq, cursor->chain()};
-      advanced[i] = true;
-    }
-    ++stats.events;
-    if (++in_batch >= options.batch_events_max || pending.bytes >= options.batch_bytes_max) {
-      MULIN_RETURN_IF_ERROR(CommitBatch(&pending, checkpoints, advanced));
-      ++stats.batches;
-      in_batch = 0;
-      std::fill(advanced.begin(), advanced.end(), false);
-    }
-    if (options.progress && stats.events % options.progress_interval_events == 0) {
-      options.progress(seq, target);
+  internal::EventReader reader(log, from, target);
+  for (auto chunk = reader.Next(); !chunk.empty(); chunk = reader.Next()) {
+    for (const internal::DecodedRecord& record : chunk) {
+      const uint64_t seq = record.seq;
+      const EventContext context{seq, record.event.event(), &record.postings};
+      for (size_t i = 0; i < projections_.size(); ++i) {
+        if (checkpoints[i].seq >= seq) continue;
+        MULIN_RETURN_IF_ERROR(projections_[i]->Apply(context, &rows[i]));
+        checkpoints[i] = Checkpoint{seq, record.chain};
+        advanced[i] = true;
+      }
+      ++stats.events;
+      if (++in_batch >= options.batch_events_max ||
+          pending.batch_bytes >= options.batch_bytes_max) {
+        MULIN_RETURN_IF_ERROR(
+            CommitBatch(&pending, checkpoints, advanced, options.row_cache_bytes_max));
+        ++stats.batches;
+        in_batch = 0;
+        std::fill(advanced.begin(), advanced.end(), false);
+      }
+      if (options.progress && stats.events % options.progress_interval_events == 0) {
+        options.progress(seq, target);
+      }
     }
   }
-  if (!cursor->status().ok()) return cursor->status();
+  MULIN_RETURN_IF_ERROR(reader.status());
   if (in_batch > 0) {
-    MULIN_RETURN_IF_ERROR(CommitBatch(&pending, checkpoints, advanced));
+    MULIN_RETURN_IF_ERROR(
+        CommitBatch(&pending, checkpoints, advanced, options.row_cache_bytes_max));
     ++stats.batches;
   }
   if (options.progress) options.progress(target, target);
@@ -177,7 +194,7 @@ Status Engine::Drop(std::string_view name) {
   // one batch leaves no window where rows exist without the checkpoint that explains them.
   batch.drop_prefixes.push_back(CheckpointKey(name));
   batch.drop_prefixes.push_back(RowPrefix(name));
-  return store_->Commit(batch);
+  return store_->Commit(std::move(batch));
 }
 
 }  // namespace mulin::projections

@@ -52,6 +52,8 @@ struct CatchUpOptions {
   uint64_t to_seq = 0;  // fold through this seq; 0 = the log's head when CatchUp starts
   size_t batch_events_max = kBatchEventsMax;
   size_t batch_bytes_max = kBatchBytesMax;
+  // The rows kept across batches (projection.h); past this they are forgotten after a commit.
+  size_t row_cache_bytes_max = kRowCacheBytesMax;
   // Refuse to extend a projection whose checkpoint names a record the log does not hold
   // (kCorruption). Reconcile turns this off to fold anyway and list what then differs.
   bool check_chain = true;
@@ -91,7 +93,7 @@ class Engine {
   Status CheckStart(const ledger::EventLog& log, const CatchUpOptions& options, uint64_t target,
                     const std::vector<Checkpoint>& checkpoints) const;
   Status CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& checkpoints,
-                     const std::vector<bool>& advanced);
+                     const std::vector<bool>& advanced, size_t row_cache_bytes_max);
 
   RowStore* store_;
   std::vector<Projection*> projections_;

@@ -90,7 +90,13 @@ Result<int64_t> ParseTime(std::string_view text) {
       !ReadDigits(text, &pos, 2, &d)) {
     return Bad(text, "expected a date YYYY-MM-DD first");
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo)) return Bad(text, "no such date");
+  if (mo < 1 || mo > 12) {
+    return Bad(text, "month " + std::to_string(mo) + " is out of range (1-12)");
+  }
+  if (d < 1 || d > DaysInMonth(y, mo)) {
+    return Bad(text, "day " + std::to_string(d) + " is out of range for that month (1-" +
+                         std::to_string(DaysInMonth(y, mo)) + ")");
+  }
   const int64_t days = DaysFromCivil(y, mo, d);
   if (pos == text.size()) return (days * kSecondsPerDay - kShanghaiOffsetS) * kMicrosPerSecond;
   if (!ReadChar(text, &pos, 'T') && !ReadChar(text, &pos, ' ')) {
@@ -104,7 +110,7 @@ Result<int64_t> ParseTime(std::string_view text) {
   if (ReadChar(text, &pos, ':') && !ReadDigits(text, &pos, 2, &ss)) {
     return Bad(text, "expected two digits of seconds");
   }
-  if (hh > 23 || mm > 59 || ss > 59) return Bad(text, "hour, minute or second out of range");
+  if (hh > 23 || mm > 59 || ss > 59) return Bad(text, "hour, minute or second is out of range");
   if (ReadChar(text, &pos, '.') || ReadChar(text, &pos, ',')) {
     int digits = 0;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {

@@ -125,23 +125,22 @@ void Classify(const FundEntry& entry, std::map<std::string, MerchantContribution
 
 Status FundStatementProjection::Apply(const EventContext& context, Rows* rows) {
   const std::vector<domain::Posting>& postings = *context.postings;
-  std::string value;
   for (size_t i = 0; i < postings.size(); ++i) {
     const domain::Posting& posting = postings[i];
     if (posting.unit != schema::Unit::FEN || AccountKind(posting.account) != kFundKind) continue;
     const std::string_view community = AccountOwner(posting.account);
-    const std::string tip_key = TipKey(community);
-    Result<bool> found = rows->Get(tip_key, &value);
-    if (!found.ok()) return found.status();
+    Result<std::string*> tip = rows->Mutable(TipKey(community));
+    if (!tip.ok()) return tip.status();
     int64_t balance_fen = 0;
     uint64_t entries = 0;
-    if (*found && !DecodeTip(value, &balance_fen, &entries)) {
+    if (!(*tip)->empty() && !DecodeTip(**tip, &balance_fen, &entries)) {
       return Status::Corruption("fund: the balance row of " + posting.account + " does not decode",
                                 context.seq);
     }
     if (__builtin_add_overflow(balance_fen, posting.delta, &balance_fen)) {
       return Status::Corruption("fund: " + posting.account + " overflows int64", context.seq);
     }
+    **tip = ValueWriter().I64(balance_fen).U64(entries + 1).Finish();
     FundEntry entry;
     entry.time_us = context.event.getRecordedAtUs();
     entry.kind = context.event.getBody().which();
@@ -152,8 +151,7 @@ Status FundStatementProjection::Apply(const EventContext& context, Rows* rows) {
     std::string key = EntryPrefix(community);
     AppendKeyU64(&key, context.seq);
     AppendKeyU32(&key, static_cast<uint32_t>(i));
-    rows->Put(key, EncodeEntryValue(entry));
-    rows->Put(tip_key, ValueWriter().I64(balance_fen).U64(entries + 1).Finish());
+    rows->Append(key, EncodeEntryValue(entry));
   }
   return Status::Ok();
 }

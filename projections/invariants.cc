@@ -179,15 +179,14 @@ Status InvariantChecker::CheckReversal(const EventContext& context, Rows* rows) 
   }
   std::string key(1, kReversedTag);
   AppendKeyU64(&key, original_seq);
-  std::string value;
-  Result<bool> reversed = rows->Get(key, &value);
+  Result<std::string*> reversed = rows->Mutable(key);
   if (!reversed.ok()) return reversed.status();
-  if (*reversed) {
-    ValueReader reader(value);
+  if (!(*reversed)->empty()) {
+    ValueReader reader(**reversed);
     Violation(subject, where + "reversed at most once",
               "already reversed at seq " + std::to_string(reader.U64()));
   } else {
-    rows->Put(key, ValueWriter().U64(context.seq).Finish());
+    **reversed = ValueWriter().U64(context.seq).Finish();
   }
   if (body.which() != Which::SALE_REVERSED) return Status::Ok();
   return AddToFund(rows, context.event.getCommunityId().cStr(), kReversed,
@@ -195,12 +194,10 @@ Status InvariantChecker::CheckReversal(const EventContext& context, Rows* rows) 
 }
 
 Status InvariantChecker::AddToFund(Rows* rows, std::string_view community, int field, int64_t fen) {
-  const std::string key = FundKey(community);
-  std::string value;
-  Result<bool> found = rows->Get(key, &value);
-  if (!found.ok()) return found.status();
+  Result<std::string*> value = rows->Mutable(FundKey(community));
+  if (!value.ok()) return value.status();
   FundSums sums{};
-  if (*found && !DecodeFund(value, &sums)) {
+  if (!(*value)->empty() && !DecodeFund(**value, &sums)) {
     return Status::Corruption("checks: the fund sums of " + std::string(community) +
                               " do not decode");
   }
@@ -208,7 +205,7 @@ Status InvariantChecker::AddToFund(Rows* rows, std::string_view community, int f
     return Status::Corruption("checks: the fund sums of " + std::string(community) +
                               " overflow int64");
   }
-  rows->Put(key, EncodeFund(sums));
+  **value = EncodeFund(sums);
   return Status::Ok();
 }
 

@@ -85,14 +85,18 @@ bool DecodeVolunteer(std::string_view value, VolunteerService* v) {
   return r.ok();
 }
 
-// Reads a row through `decode`; a missing row leaves `*out` as it is. False: it does not decode.
+// The pending value of the row at `key` (Rows::Mutable), decoded through `decode` into `*out`
+// when the row exists (`*existed`); a missing row leaves `*out` as it is.
 template <typename T, typename Decode>
-Result<bool> Load(Rows* rows, const std::string& key, Decode decode, T* out) {
-  std::string value;
-  Result<bool> found = rows->Get(key, &value);
-  if (!found.ok()) return found.status();
-  if (*found && !decode(value, out)) return Status::Corruption("orders: row does not decode");
-  return *found;
+Result<std::string*> Load(Rows* rows, const std::string& key, Decode decode, uint64_t seq, T* out,
+                          bool* existed) {
+  Result<std::string*> value = rows->Mutable(key);
+  if (!value.ok()) return value.status();
+  *existed = !(*value)->empty();
+  if (*existed && !decode(**value, out)) {
+    return Status::Corruption("orders: row " + DescribeBytes(key) + " does not decode", seq);
+  }
+  return value;
 }
 
 // The order an event is about, or false for events that are not about an order.
@@ -204,19 +208,21 @@ Status ApplyMinutes(const EventContext& context, Rows* rows) {
     const std::string volunteer_key =
         TaggedKey(kVolunteerTag, community, AccountOwner(posting.account));
     VolunteerService volunteer;
-    Result<bool> known = Load(rows, volunteer_key, DecodeVolunteer, &volunteer);
-    if (!known.ok()) return Status::Corruption(known.status().message(), context.seq);
-    const std::string community_key = TaggedKey(kCommunityTag, community);
+    bool known = false;
+    Result<std::string*> volunteer_row =
+        Load(rows, volunteer_key, DecodeVolunteer, context.seq, &volunteer, &known);
+    if (!volunteer_row.ok()) return volunteer_row.status();
     CommunityRow sums;
-    Result<bool> loaded = Load(rows, community_key, DecodeCommunity, &sums);
-    if (!loaded.ok()) return Status::Corruption(loaded.status().message(), context.seq);
+    bool counted = false;
+    Result<std::string*> community_row = Load(rows, TaggedKey(kCommunityTag, community),
+                                              DecodeCommunity, context.seq, &sums, &counted);
+    if (!community_row.ok()) return community_row.status();
     volunteer.minutes += posting.delta;
     volunteer.deliveries += context.event.getBody().which() == Which::ORDER_DELIVERED ? 1 : 0;
     sums.minutes += posting.delta;
-    sums.volunteers += *known ? 0 : 1;
-    rows->Put(volunteer_key,
-              ValueWriter().I64(volunteer.minutes).U64(volunteer.deliveries).Finish());
-    rows->Put(community_key, EncodeCommunity(sums));
+    sums.volunteers += known ? 0 : 1;
+    **volunteer_row = ValueWriter().I64(volunteer.minutes).U64(volunteer.deliveries).Finish();
+    **community_row = EncodeCommunity(sums);
   }
   return Status::Ok();
 }
@@ -235,19 +241,21 @@ Status OrdersProjection::Apply(const EventContext& context, Rows* rows) {
   MULIN_RETURN_IF_ERROR(ApplyMinutes(context, rows));
   std::string order_id;
   if (!OrderIdOf(context.event.getBody(), &order_id)) return Status::Ok();
-  const std::string order_key = TaggedKey(kOrderTag, order_id);
   Order order;
-  Result<bool> existed = Load(rows, order_key, DecodeOrder, &order);
-  if (!existed.ok()) return Status::Corruption(existed.status().message(), context.seq);
-  if (!*existed) order.community = context.event.getCommunityId();
+  bool existed = false;
+  Result<std::string*> order_row =
+      Load(rows, TaggedKey(kOrderTag, order_id), DecodeOrder, context.seq, &order, &existed);
+  if (!order_row.ok()) return order_row.status();
+  if (!existed) order.community = context.event.getCommunityId();
   const OrderState before = order.state;
   Advance(context, &order);
 
-  const std::string community_key = TaggedKey(kCommunityTag, order.community);
   CommunityRow sums;
-  Result<bool> loaded = Load(rows, community_key, DecodeCommunity, &sums);
-  if (!loaded.ok()) return Status::Corruption(loaded.status().message(), context.seq);
-  if (*existed) {
+  bool counted = false;
+  Result<std::string*> community_row = Load(rows, TaggedKey(kCommunityTag, order.community),
+                                            DecodeCommunity, context.seq, &sums, &counted);
+  if (!community_row.ok()) return community_row.status();
+  if (existed) {
     uint64_t& count = sums.orders[static_cast<size_t>(before)];
     if (count == 0) {
       return Status::Corruption("orders: community " + order.community + " counts no order " +
@@ -262,8 +270,8 @@ Status OrdersProjection::Apply(const EventContext& context, Rows* rows) {
     ++sums.ratings[order.rating - 1];
     if (order.placed_us != 0) sums.placed_to_rated_us += order.rated_us - order.placed_us;
   }
-  rows->Put(order_key, EncodeOrder(order));
-  rows->Put(community_key, EncodeCommunity(sums));
+  **order_row = EncodeOrder(order);
+  **community_row = EncodeCommunity(sums);
   return Status::Ok();
 }
 

@@ -58,28 +58,39 @@ std::string Counterparty(const std::vector<domain::Posting>& postings, size_t in
   return out;
 }
 
+void Rows::Append(std::string_view row_key, std::string value) {
+  std::string key;
+  key.reserve(prefix_.size() + row_key.size());
+  key.append(prefix_).append(row_key);
+  pending_->batch_bytes += key.size() + value.size();
+  pending_->appended.emplace_back(std::move(key), std::move(value));
+}
+
 const std::string& Rows::FullKey(std::string_view row_key) {
   key_.assign(prefix_);
   key_.append(row_key);
   return key_;
 }
 
-Result<bool> Rows::Get(std::string_view row_key, std::string* value) {
+Result<std::string*> Rows::Mutable(std::string_view row_key) {
   const std::string& key = FullKey(row_key);
-  auto it = pending_->rows.find(key);
-  if (it != pending_->rows.end()) {
-    *value = it->second;
-    return true;
+  auto it = pending_->cache.find(key);
+  if (it == pending_->cache.end()) {
+    std::string value;
+    if (!started_empty_ || !pending_->cache_complete) {
+      Result<bool> found = store_->Get(key, &value);
+      if (!found.ok()) return found.status();
+    }
+    // Counted at the size it has now: rows updated in place stay about that size.
+    pending_->cache_bytes += key.size() + value.size() + kRowCacheEntryOverheadBytes;
+    it = pending_->cache.emplace(key, PendingRows::Entry{std::move(value), false}).first;
   }
-  return store_->Get(key, value);
-}
-
-void Rows::Put(std::string_view row_key, std::string value) {
-  const std::string& key = FullKey(row_key);
-  auto [it, inserted] = pending_->rows.try_emplace(key);
-  pending_->bytes += inserted ? key.size() : 0;
-  pending_->bytes = pending_->bytes - it->second.size() + value.size();
-  it->second = std::move(value);
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    pending_->dirty.push_back(&*it);
+    pending_->batch_bytes += key.size() + it->second.value.size();
+  }
+  return &it->second.value;
 }
 
 }  // namespace mulin::projections

@@ -39,26 +39,53 @@ std::string_view AccountOwner(std::string_view account);
 // unit joined by "+", or "" when there is none.
 std::string Counterparty(const std::vector<domain::Posting>& postings, size_t index);
 
-// Pending rows of one catch-up batch, shared by the projections the batch advances.
+// A catch-up keeps the rows its fold reads and changes (not the append-only ones) across its
+// batches, so that each is read from the store at most once per catch-up, up to this many bytes
+// (CatchUpOptions::row_cache_bytes_max); past that it forgets them after a commit and reads again.
+inline constexpr size_t kRowCacheBytesMax = 128u << 20;
+// Bookkeeping of a cached row beside its key and value (hash node, bucket, flags), for the limit.
+inline constexpr size_t kRowCacheEntryOverheadBytes = 64;
+
+// The rows of a catch-up in flight: what its fold has read and changed so far, and what the
+// current batch will write. Shared by the projections the catch-up advances.
 struct PendingRows {
-  std::unordered_map<std::string, std::string> rows;  // full key → value
-  size_t bytes = 0;                                   // keys and values, for the batch limit
+  struct Entry {
+    std::string value;  // "" when the row does not exist (no row value is empty)
+    bool dirty = false;
+  };
+  using Cache = std::unordered_map<std::string, Entry>;
+  Cache cache;                            // full key → value as of the fold so far
+  std::vector<Cache::value_type*> dirty;  // cache entries the current batch changed
+  std::vector<std::pair<std::string, std::string>> appended;  // written once, never read back
+  size_t batch_bytes = 0;      // dirty and appended rows, for the batch limit
+  size_t cache_bytes = 0;      // for kRowCacheBytesMax
+  bool cache_complete = true;  // the cache holds every row changed so far
 };
 
 // The rows of one projection during a fold. Reads see the fold's own earlier writes.
 class Rows {
  public:
-  Rows(std::string prefix, const RowStore* store, PendingRows* pending)
-      : prefix_(std::move(prefix)), store_(store), pending_(pending) {}
-  // True and `*value` set when the row exists.
-  Result<bool> Get(std::string_view row_key, std::string* value);
-  void Put(std::string_view row_key, std::string value);
+  // `started_empty`: the projection had no rows when the catch-up began (checkpoint 0), so while
+  // the cache is complete a row it does not hold does not exist, and the store is not asked.
+  Rows(std::string prefix, const RowStore* store, PendingRows* pending, bool started_empty)
+      : prefix_(std::move(prefix)),
+        store_(store),
+        pending_(pending),
+        started_empty_(started_empty) {}
+  // The row's value as the batch will write it ("" when the row does not exist). The caller
+  // leaves a valid row value in it; a row left empty is not written. Valid until the batch
+  // commits. One lookup serves the read and the write of a counter or running balance.
+  Result<std::string*> Mutable(std::string_view row_key);
+  // Writes a row that this fold never reads back (an entry of an append-only trail): it skips the
+  // cache, the cost of most rows a fold writes. Mutable does not see it.
+  void Append(std::string_view row_key, std::string value);
 
  private:
   const std::string& FullKey(std::string_view row_key);
   std::string prefix_;
   const RowStore* store_;
   PendingRows* pending_;
+  bool started_empty_;
   std::string key_;  // reused to build full keys without an allocation per call
 };
 

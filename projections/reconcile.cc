@@ -71,7 +71,21 @@ Status CheckStoredCheckpoint(const ledger::EventLog& log, const RowStore& stored
   Result<bool> found = stored.Get(CheckpointKey(name), &value);
   if (!found.ok()) return found.status();
   Checkpoint checkpoint;
-  if (!*found) return Status::Ok();
+  if (!*found) {
+    // No checkpoint means an empty projection; rows without one were left by a torn drop or put
+    // there behind the engine's back.
+    bool has_rows = false;
+    MULIN_RETURN_IF_ERROR(
+        ScanPrefix(stored, RowPrefix(name), [&](std::string_view, std::string_view) {
+          has_rows = true;
+          return false;
+        }));
+    if (has_rows) {
+      differences->Add(
+          {std::string(name), "checkpoint", "a checkpoint for the stored rows", "(missing)"});
+    }
+    return Status::Ok();
+  }
   if (!DecodeCheckpoint(value, &checkpoint)) return Status::Ok();  // the row compare lists it
   const std::string where(name);
   if (checkpoint.seq > head) {
@@ -91,10 +105,16 @@ Status CheckStoredCheckpoint(const ledger::EventLog& log, const RowStore& stored
 // Folds the events the stored rows of `projection` lack into `view` (memory over the stored
 // rows). A failure is a difference: the stored rows cannot be extended.
 Status CatchUpStored(const ledger::EventLog& log, uint64_t head, Projection* projection,
-                     OverlayRowStore* view, DifferenceList* differences) {
+                     const ReconcileOptions& reconcile, OverlayRowStore* view,
+                     DifferenceList* differences) {
   Engine engine(view, {projection});
   CatchUpOptions options;
   options.to_seq = head;
+  if (reconcile.progress) {
+    options.progress = [&](uint64_t done, uint64_t total) {
+      reconcile.progress("catch-up", done, total);
+    };
+  }
   options.check_chain = false;  // checked above; fold anyway so the row compare can list more
   Result<CatchUpStats> stats = engine.CatchUp(log, options);
   if (stats.ok()) return Status::Ok();
@@ -155,7 +175,7 @@ Result<ReconcileReport> Reconcile(const ledger::EventLog& log, const RowStore& s
     for (Projection* projection : kept.All()) {
       const std::string_view name = projection->name();
       MULIN_RETURN_IF_ERROR(CheckStoredCheckpoint(log, stored, head, name, &differences));
-      MULIN_RETURN_IF_ERROR(CatchUpStored(log, head, projection, &view, &differences));
+      MULIN_RETURN_IF_ERROR(CatchUpStored(log, head, projection, options, &view, &differences));
       MULIN_RETURN_IF_ERROR(CompareRange(*rebuilt_rows, view, CheckpointKey(name), *projection,
                                          /*checkpoint=*/true, &differences, &report.rows_compared));
       MULIN_RETURN_IF_ERROR(CompareRange(*rebuilt_rows, view, RowPrefix(name), *projection,

@@ -23,7 +23,8 @@ namespace mulin::projections {
 struct ReconcileOptions {
   std::string scratch_parent_dir;  // where the scratch database goes; "" = $TMPDIR or /tmp
   size_t differences_max = kDifferencesListedMax;
-  // Called during the long phases with (phase, done, total): "verify" and "rebuild".
+  // Called during the long phases with (phase, done, total): "verify", "rebuild", and "catch-up"
+  // (the stored rows, when they lag the head).
   std::function<void(const char*, uint64_t, uint64_t)> progress;
 };
 

@@ -171,7 +171,8 @@ void WriteServiceSummaryText(const ServiceSummary& s, std::ostream& out) {
     out << "  no ratings yet\n";
   }
   out << "\nService time: " << s.minutes << " minutes ("
-      << DurationText(s.minutes * kMicrosPerMinute) << ") by " << Count(s.volunteers, "volunteer", "volunteers") << "\n";
+      << DurationText(s.minutes * kMicrosPerMinute) << ") by "
+      << Count(s.volunteers, "volunteer", "volunteers") << "\n";
   if (s.top_volunteers.empty()) return;
   out << "\nTop volunteers by minutes\n";
   for (size_t i = 0; i < s.top_volunteers.size(); ++i) {

@@ -4,6 +4,7 @@
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "ledger/store.h"
@@ -28,21 +29,27 @@ class RocksRowIterator final : public RowIterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
-using RowMap = std::map<std::string, std::string, std::less<>>;
-
+// Iterates a sorted snapshot of pointers to a memory store's rows. The rows themselves must not
+// change while it is in use (see row_store.h: no iterator across a Commit).
 class MemoryRowIterator final : public RowIterator {
  public:
-  explicit MemoryRowIterator(const RowMap* rows) : rows_(rows), it_(rows->end()) {}
-  void Seek(std::string_view target) override { it_ = rows_->lower_bound(target); }
-  bool Valid() const override { return it_ != rows_->end(); }
-  void Next() override { ++it_; }
-  std::string_view key() const override { return it_->first; }
-  std::string_view value() const override { return it_->second; }
+  explicit MemoryRowIterator(std::shared_ptr<const MemoryRowStore::Sorted> sorted)
+      : sorted_(std::move(sorted)), at_(sorted_->size()) {}
+  void Seek(std::string_view target) override {
+    at_ = static_cast<size_t>(
+        std::lower_bound(sorted_->begin(), sorted_->end(), target,
+                         [](const auto* row, std::string_view t) { return row->first < t; }) -
+        sorted_->begin());
+  }
+  bool Valid() const override { return at_ < sorted_->size(); }
+  void Next() override { ++at_; }
+  std::string_view key() const override { return (*sorted_)[at_]->first; }
+  std::string_view value() const override { return (*sorted_)[at_]->second; }
   Status status() const override { return Status::Ok(); }
 
  private:
-  const RowMap* rows_;
-  RowMap::const_iterator it_;
+  std::shared_ptr<const MemoryRowStore::Sorted> sorted_;
+  size_t at_;
 };
 
 // Merges the overlay's rows over the base's: on equal keys the overlay's value wins.
@@ -97,8 +104,8 @@ RocksRowStore::RocksRowStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* famil
                              const rocksdb::WriteOptions& write_options, bool read_only)
     : db_(db), family_(family), write_options_(write_options), read_only_(read_only) {}
 
-Result<bool> RocksRowStore::Get(std::string_view key, std::string* value) const {
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family_, rocksdb::Slice(key), value);
+Result<bool> RocksRowStore::Get(const std::string& key, std::string* value) const {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family_, key, value);
   if (s.IsNotFound()) return false;
   if (!s.ok()) return FromRocks(s, "reading a projection row");
   return true;
@@ -112,13 +119,17 @@ std::unique_ptr<RowIterator> RocksRowStore::NewIterator() const {
       std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read_options, family_)));
 }
 
-Status RocksRowStore::Commit(const RowBatch& batch) {
+Status RocksRowStore::Commit(RowBatch batch) {
   if (read_only_) return Status::InvalidArgument("projection rows opened read-only");
   rocksdb::WriteBatch write;
   for (const std::string& prefix : batch.drop_prefixes) {
     rocksdb::Status s = write.DeleteRange(family_, prefix, PrefixSuccessor(prefix));
     if (!s.ok()) return FromRocks(s, "dropping projection rows");
   }
+  // In key order, each memtable insert starts its search where the previous one ended: far
+  // fewer key comparisons than inserting in the fold's order.
+  std::sort(batch.puts.begin(), batch.puts.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [key, value] : batch.puts) {
     rocksdb::Status s = write.Put(family_, key, value);
     if (!s.ok()) return FromRocks(s, "writing projection rows");
@@ -126,7 +137,7 @@ Status RocksRowStore::Commit(const RowBatch& batch) {
   return FromRocks(db_->Write(write_options_, &write), "writing projection rows");
 }
 
-Result<bool> MemoryRowStore::Get(std::string_view key, std::string* value) const {
+Result<bool> MemoryRowStore::Get(const std::string& key, std::string* value) const {
   auto it = rows_.find(key);
   if (it == rows_.end()) return false;
   *value = it->second;
@@ -134,21 +145,33 @@ Result<bool> MemoryRowStore::Get(std::string_view key, std::string* value) const
 }
 
 std::unique_ptr<RowIterator> MemoryRowStore::NewIterator() const {
-  return std::make_unique<MemoryRowIterator>(&rows_);
+  std::lock_guard<std::mutex> lock(sorted_mu_);
+  if (!sorted_) {
+    auto sorted = std::make_shared<Sorted>();
+    sorted->reserve(rows_.size());
+    for (const auto& row : rows_) sorted->push_back(&row);
+    std::sort(sorted->begin(), sorted->end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    sorted_ = std::move(sorted);
+  }
+  return std::make_unique<MemoryRowIterator>(sorted_);
 }
 
-Status MemoryRowStore::Commit(const RowBatch& batch) {
-  for (const std::string& prefix : batch.drop_prefixes) {
-    auto first = rows_.lower_bound(prefix);
-    auto last = first;
-    while (last != rows_.end() && last->first.compare(0, prefix.size(), prefix) == 0) ++last;
-    rows_.erase(first, last);
+Status MemoryRowStore::Commit(RowBatch batch) {
+  {
+    std::lock_guard<std::mutex> lock(sorted_mu_);
+    sorted_.reset();
   }
-  for (const auto& [key, value] : batch.puts) rows_.insert_or_assign(key, value);
+  for (const std::string& prefix : batch.drop_prefixes) {
+    for (auto it = rows_.begin(); it != rows_.end();) {
+      it = it->first.compare(0, prefix.size(), prefix) == 0 ? rows_.erase(it) : std::next(it);
+    }
+  }
+  for (auto& [key, value] : batch.puts) rows_.insert_or_assign(std::move(key), std::move(value));
   return Status::Ok();
 }
 
-Result<bool> OverlayRowStore::Get(std::string_view key, std::string* value) const {
+Result<bool> OverlayRowStore::Get(const std::string& key, std::string* value) const {
   Result<bool> top = top_.Get(key, value);
   if (!top.ok() || *top) return top;
   return base_->Get(key, value);
@@ -158,11 +181,11 @@ std::unique_ptr<RowIterator> OverlayRowStore::NewIterator() const {
   return std::make_unique<OverlayRowIterator>(top_.NewIterator(), base_->NewIterator());
 }
 
-Status OverlayRowStore::Commit(const RowBatch& batch) {
+Status OverlayRowStore::Commit(RowBatch batch) {
   if (!batch.drop_prefixes.empty()) {
     return Status::InvalidArgument("cannot drop rows of a read-only ledger; rebuild into scratch");
   }
-  return top_.Commit(batch);
+  return top_.Commit(std::move(batch));
 }
 
 Result<std::unique_ptr<ScratchDb>> ScratchDb::Create(const std::string& parent_dir) {
@@ -180,9 +203,17 @@ Result<std::unique_ptr<ScratchDb>> ScratchDb::Create(const std::string& parent_d
   rocksdb::Options options;
   options.create_if_missing = true;
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  // Scratch rows are written once in large batches and read back once: a big memtable keeps most
-  // of a rebuild in memory and flushes rarely.
-  options.write_buffer_size = 64 << 20;
+  // Scratch rows are written once, read back by one merge scan, then deleted with the directory:
+  // large memtables, no compression and no compaction spend nothing on a future that never comes,
+  // and nothing is flushed at close. Without compaction level 0 only grows, so the write stalls
+  // meant to let compaction catch up are moved out of reach.
+  options.write_buffer_size = 128 << 20;
+  options.max_write_buffer_number = 4;
+  options.compression = rocksdb::kNoCompression;
+  options.disable_auto_compactions = true;
+  options.level0_slowdown_writes_trigger = 1 << 20;
+  options.level0_stop_writes_trigger = 1 << 20;
+  options.avoid_flush_during_shutdown = true;
   options.max_background_jobs = 2;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, scratch->dir_, &raw);

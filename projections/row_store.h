@@ -19,8 +19,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -51,9 +53,10 @@ class RowStore {
  public:
   virtual ~RowStore() = default;
   // True and `*value` set when `key` exists.
-  virtual Result<bool> Get(std::string_view key, std::string* value) const = 0;
+  virtual Result<bool> Get(const std::string& key, std::string* value) const = 0;
   virtual std::unique_ptr<RowIterator> NewIterator() const = 0;
-  virtual Status Commit(const RowBatch& batch) = 0;
+  // Takes the batch by value so that rows can be moved into memory stores without a copy.
+  virtual Status Commit(RowBatch batch) = 0;
 };
 
 // Calls `visit(key, value)` for each row whose key starts with `prefix`, in key order, until it
@@ -67,9 +70,9 @@ class RocksRowStore final : public RowStore {
   // refuses Commit.
   RocksRowStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
                 const rocksdb::WriteOptions& write_options, bool read_only);
-  Result<bool> Get(std::string_view key, std::string* value) const override;
+  Result<bool> Get(const std::string& key, std::string* value) const override;
   std::unique_ptr<RowIterator> NewIterator() const override;
-  Status Commit(const RowBatch& batch) override;
+  Status Commit(RowBatch batch) override;
 
  private:
   rocksdb::DB* db_;
@@ -78,26 +81,33 @@ class RocksRowStore final : public RowStore {
   bool read_only_;
 };
 
+// Rows live in a hash map, which a fold (all point reads and writes) needs; the sorted order that
+// scans need is built on the first NewIterator after a Commit.
 class MemoryRowStore final : public RowStore {
  public:
-  Result<bool> Get(std::string_view key, std::string* value) const override;
+  using Rows = std::unordered_map<std::string, std::string>;
+  using Sorted = std::vector<const Rows::value_type*>;
+
+  Result<bool> Get(const std::string& key, std::string* value) const override;
   std::unique_ptr<RowIterator> NewIterator() const override;
-  Status Commit(const RowBatch& batch) override;
+  Status Commit(RowBatch batch) override;
   size_t size() const { return rows_.size(); }
 
  private:
-  std::map<std::string, std::string, std::less<>> rows_;
+  Rows rows_;
+  mutable std::mutex sorted_mu_;
+  mutable std::shared_ptr<const Sorted> sorted_;  // guarded by sorted_mu_; null after a Commit
 };
 
 class OverlayRowStore final : public RowStore {
  public:
   // Borrows `base`, which is only read.
   explicit OverlayRowStore(const RowStore* base) : base_(base) {}
-  Result<bool> Get(std::string_view key, std::string* value) const override;
+  Result<bool> Get(const std::string& key, std::string* value) const override;
   std::unique_ptr<RowIterator> NewIterator() const override;
   // Puts land in memory. Dropping rows of the base is refused: the overlay has no tombstones,
   // and nothing needs them (a rebuild goes to scratch space instead).
-  Status Commit(const RowBatch& batch) override;
+  Status Commit(RowBatch batch) override;
 
  private:
   const RowStore* base_;

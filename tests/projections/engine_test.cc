@@ -99,6 +99,22 @@ TEST_F(ProjectionEngineTest, BatchesBoundedByBytesStillFoldEachEventOnce) {
   EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
 }
 
+TEST_F(ProjectionEngineTest, ForgettingTheRowCacheBetweenBatchesChangesNothing) {
+  RandomStream stream(13);
+  ledger_.Append(stream.Next(3000));
+  CatchUpOptions forgetful;
+  forgetful.batch_events_max = 50;
+  forgetful.row_cache_bytes_max = 0;  // every commit empties the cache: rows are read back
+  auto stats = Engine(ledger_.rows(), standard_.All()).CatchUp(*ledger_.log(), forgetful);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  MemoryRowStore scratch;
+  StandardProjections rebuilt;
+  ASSERT_TRUE(Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
+  const RowMap expected = DumpRows(scratch);
+  const RowMap found = DumpRows(*ledger_.rows());
+  EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
+}
+
 TEST_F(ProjectionEngineTest, AsOfSeqStopsThereWithThatRecordsChain) {
   RandomStream stream(9);
   ledger_.Append(stream.Next(500));

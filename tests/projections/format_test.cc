@@ -42,6 +42,10 @@ TEST(ProjectionFormatTest, RefusesBadTimesWithAReason) {
   }
   EXPECT_NE(std::string::npos,
             ParseTime("2026-03-01T08:00:00").status().message().find("no UTC offset"));
+  EXPECT_NE(std::string::npos,
+            ParseTime("2026-13-01").status().message().find("month 13 is out of range"));
+  EXPECT_NE(std::string::npos,
+            ParseTime("2026-02-29").status().message().find("day 29 is out of range"));
 }
 
 TEST(ProjectionFormatTest, PrintsAsiaShanghaiWithItsOffset) {
@@ -125,7 +129,7 @@ TEST(ProjectionCodecTest, ValuesRefuseShortAndLongBytes) {
   extra.U8();
   EXPECT_FALSE(extra.ok());
   const std::string lie = ValueWriter().U32(1000).Finish();  // a length past the end
-  ValueReader lying(lie);  // readers borrow their bytes
+  ValueReader lying(lie);                                    // readers borrow their bytes
   EXPECT_EQ("", lying.Str());
   EXPECT_FALSE(lying.ok());
 }

@@ -135,6 +135,17 @@ TEST_F(ProjectionReconcileTest, MovedCheckpointIsListedWithWhatItDoubleCounts) {
   ASSERT_EQ(1u, listed.size());
   EXPECT_NE(listed[0].expected, listed[0].found);
 
+  // Deleted, leaving its rows behind.
+  ASSERT_TRUE(ledger_.store()
+                  ->db()
+                  ->Delete(rocksdb::WriteOptions(), ledger_.store()->projections(),
+                           CheckpointKey(kFundName))
+                  .ok());
+  report = Run();
+  auto missing = Find(report, "fund", "checkpoint");
+  ASSERT_EQ(1u, missing.size());
+  EXPECT_EQ("(missing)", missing[0].found);
+
   // Moved past the head.
   Put(CheckpointKey(kOrdersName), EncodeCheckpoint(Checkpoint{head + 3, moved.chain}));
   report = Run();

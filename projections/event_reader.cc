@@ -1,0 +1,71 @@
+#include "projections/event_reader.h"
+
+namespace mulin::projections::internal {
+
+EventReader::EventReader(const ledger::EventLog& log, uint64_t from_seq, uint64_t to_seq)
+    : thread_(&EventReader::Run, this, &log, from_seq, to_seq) {}
+
+EventReader::~EventReader() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+bool EventReader::Push(std::vector<DecodedRecord> chunk) {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait(lock, [this] { return stop_ || chunks_.size() < kReaderChunksAhead; });
+  if (stop_) return false;
+  chunks_.push_back(std::move(chunk));
+  changed_.notify_all();
+  return true;
+}
+
+void EventReader::Run(const ledger::EventLog* log, uint64_t from_seq, uint64_t to_seq) {
+  Status problem;
+  std::vector<DecodedRecord> chunk;
+  chunk.reserve(kReaderChunkEvents);
+  std::unique_ptr<ledger::LogCursor> cursor = log->NewCursor(from_seq, to_seq);
+  for (; cursor->Valid(); cursor->Next()) {
+    Result<ledger::DecodedEvent> decoded = ledger::DecodeEvent(cursor->payload(), cursor->seq());
+    if (!decoded.ok()) {
+      problem = decoded.status();
+      break;
+    }
+    DecodedRecord& record = chunk.emplace_back();
+    record.seq = cursor->seq();
+    record.chain = cursor->chain();
+    record.event = std::move(decoded).value();
+    record.postings = domain::Postings(record.event.event());
+    if (chunk.size() == kReaderChunkEvents) {
+      if (!Push(std::move(chunk))) return;
+      chunk.clear();
+      chunk.reserve(kReaderChunkEvents);
+    }
+  }
+  if (problem.ok()) problem = cursor->status();
+  if (!chunk.empty() && !Push(std::move(chunk))) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = problem;
+  done_ = true;
+  changed_.notify_all();
+}
+
+std::vector<DecodedRecord> EventReader::Next() {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait(lock, [this] { return done_ || !chunks_.empty(); });
+  if (chunks_.empty()) return {};
+  std::vector<DecodedRecord> chunk = std::move(chunks_.front());
+  chunks_.pop_front();
+  changed_.notify_all();
+  return chunk;
+}
+
+Status EventReader::status() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+}  // namespace mulin::projections::internal

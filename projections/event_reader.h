@@ -1,0 +1,65 @@
+// EventReader (internal to the engine): reads, decodes and posts events on its own thread, ahead
+// of the fold, so that on two cores decoding overlaps folding.
+//
+// Records arrive in seq order, in chunks; at most kReaderChunksAhead chunks wait at a time, which
+// bounds the memory a fast reader can take from a slow fold. The first record that fails to read
+// or decode ends the stream; status() then names it.
+// Thread-safety: Next and status are called by one thread, the fold's. Ownership: borrows the log,
+// which must outlive the reader; the destructor stops and joins the thread.
+#ifndef MULIN_PROJECTIONS_EVENT_READER_H_
+#define MULIN_PROJECTIONS_EVENT_READER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ledger/domain/postings.h"
+#include "ledger/event_codec.h"
+#include "ledger/event_log.h"
+#include "ledger/status.h"
+
+namespace mulin::projections::internal {
+
+inline constexpr size_t kReaderChunkEvents = 256;
+inline constexpr size_t kReaderChunksAhead = 32;
+
+struct DecodedRecord {
+  uint64_t seq = 0;
+  ledger::ChainHash chain{};
+  ledger::DecodedEvent event;
+  std::vector<domain::Posting> postings;  // domain::Postings(event), computed once for every fold
+};
+
+class EventReader {
+ public:
+  // Starts reading records from_seq..to_seq (both ≥ 1) at once.
+  EventReader(const ledger::EventLog& log, uint64_t from_seq, uint64_t to_seq);
+  ~EventReader();
+  EventReader(const EventReader&) = delete;
+  EventReader& operator=(const EventReader&) = delete;
+
+  // The next chunk, in seq order; empty at the end of the range or after an error.
+  std::vector<DecodedRecord> Next();
+  // Ok, or what stopped the stream early (call after Next returned an empty chunk).
+  Status status();
+
+ private:
+  void Run(const ledger::EventLog* log, uint64_t from_seq, uint64_t to_seq);
+  // Hands a chunk to the fold; false when the reader was told to stop.
+  bool Push(std::vector<DecodedRecord> chunk);
+
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<std::vector<DecodedRecord>> chunks_;  // guarded by mu_
+  bool done_ = false;                              // guarded by mu_: nothing more will come
+  bool stop_ = false;                              // guarded by mu_: the fold has gone
+  Status status_;                                  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace mulin::projections::internal
+
+#endif  // MULIN_PROJECTIONS_EVENT_READER_H_
