@@ -97,9 +97,9 @@ Result<DecodedEvent> DecodeEvent(std::string_view payload, uint64_t seq) {
 Result<int64_t> EventChecker::Check(std::string_view payload, uint64_t seq) {
   MULIN_RETURN_IF_ERROR(CheckFraming(payload, seq));
   const size_t words = payload.size() / sizeof(capnp::word);
-  if (words_.size() < words) words_.resize(words);
-  std::memcpy(words_.data(), payload.data(), payload.size());
-  return CheckWords(kj::ArrayPtr<const capnp::word>(words_.data(), words), seq);
+  if (words_.size() < words) words_ = kj::heapArray<capnp::word>(words);
+  std::memcpy(words_.begin(), payload.data(), payload.size());
+  return CheckWords(kj::ArrayPtr<const capnp::word>(words_.begin(), words), seq);
 }
 
 std::string EncodeMessage(capnp::MessageBuilder& message) {

@@ -56,7 +56,9 @@ class EventChecker {
   Result<int64_t> Check(std::string_view payload, uint64_t seq);
 
  private:
-  std::vector<capnp::word> words_;  // grows to the largest payload seen
+  // Grows to the largest payload seen. A kj::Array, as capnp::word is neither copyable nor
+  // movable and so cannot be a std::vector element (GCC lets it pass, clang does not).
+  kj::Array<capnp::word> words_;
 };
 
 // Serialises a built message as a payload for EventLog::Append.
