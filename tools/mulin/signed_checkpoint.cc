@@ -192,6 +192,12 @@ Result<SignedCheckpoint> CheckSignedCheckpoint(std::string_view text, const Publ
         "this key");
   }
   MULIN_RETURN_IF_ERROR(parsed);
+  // Only a signer with a broken formatter writes another key than its own; the file is then not
+  // what it claims to be.
+  if (sodium_memcmp(checkpoint.signer.data(), trusted.data(), trusted.size()) != 0) {
+    return Status::Corruption("the checkpoint names key " + Hex(checkpoint.signer) +
+                              " but was signed by the trusted key " + Hex(trusted));
+  }
   return checkpoint;
 }
 
