@@ -18,10 +18,6 @@ namespace mulin::cli {
 namespace {
 
 constexpr uint kDefaultPort = 7411;
-// Limits for messages from untrusted peers. A command is at most 64 KiB; nothing a client sends
-// legitimately comes near 1 MiB. A larger message drops its connection, and only that one.
-constexpr uint64_t kPeerMessageWordsMax = 1024 * 1024 / sizeof(capnp::word);
-constexpr int kPeerNestingMax = 32;
 // After the writer stops, time for the event loop to hand the last answers to their peers.
 constexpr uint kDrainMs = 200;
 
@@ -48,8 +44,8 @@ kj::Promise<void> AcceptLoop(kj::ConnectionReceiver& listener, capnp::Capability
   return listener.accept().then(
       [&listener, gateway, &sessions, next_session](kj::Own<kj::AsyncIoStream>&& stream) mutable {
         capnp::ReaderOptions options;
-        options.traversalLimitInWords = kPeerMessageWordsMax;
-        options.nestingLimit = kPeerNestingMax;
+        options.traversalLimitInWords = service::kPeerMessageWordsMax;
+        options.nestingLimit = service::kPeerNestingMax;
         const uint64_t id = (*next_session)++;
         spdlog::info("connection {} opened", id);
         auto session = kj::heap<RpcSession>(kj::mv(stream), gateway, options);

@@ -21,6 +21,12 @@ namespace mulin::service {
 // Pages of Auditor.events are bounded so one call cannot ask for the whole log at once.
 inline constexpr uint32_t kEventsPageMax = 1000;
 
+// Limits for messages from untrusted peers (each connection's ReaderOptions). A command is at most
+// 64 KiB; nothing a client sends legitimately comes near 1 MiB. A larger message drops its
+// connection, and only that one. tests/fuzz/rpc_fuzz.cc reads peer bytes with the same limits.
+inline constexpr uint64_t kPeerMessageWordsMax = 1024 * 1024 / sizeof(capnp::word);
+inline constexpr int kPeerNestingMax = 32;
+
 // Counters for the service's closing log line and for tests.
 struct ServiceStats {
   uint64_t sessions_opened = 0;
