@@ -3,8 +3,9 @@
 #   tools/dev.sh demo       install packages if missing, build, run the demo into ./mulin-data
 #   tools/dev.sh test       install packages if missing, build (-Werror), run the whole test suite
 #   tools/dev.sh sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   tools/dev.sh fuzz [S]   build the libFuzzer targets with clang, run each S seconds (default 30)
 #   tools/dev.sh build      install packages if missing and build only
-# Build directories: build/ (RelWithDebInfo), build-asan/ (sanitizers).
+# Build directories: build/ (RelWithDebInfo), build-asan/ (sanitizers), build-fuzz/ (clang).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -50,6 +51,29 @@ case "${1:-}" in
     build build-asan -DCMAKE_BUILD_TYPE=Debug -DMULIN_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
     ;;
+  fuzz)
+    PACKAGES+=(clang)
+    install_packages
+    seconds="${2:-30}"
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMULIN_FUZZ=ON \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    ninja -C build-fuzz -j "$JOBS" mulin_fuzzers
+    for target in record import rpc cli_args signed_checkpoint; do
+      # New inputs go to a scratch corpus; the committed seeds stay as they are.
+      scratch="build-fuzz/corpus/$target"
+      log="build-fuzz/$target.fuzz.log"
+      mkdir -p "$scratch"
+      echo "fuzz: $target for ${seconds}s"
+      if ! "build-fuzz/tests/fuzz/${target}_fuzz" -max_total_time="$seconds" -print_final_stats=1 \
+          -artifact_prefix="build-fuzz/$target-" \
+          "$scratch" "tests/fuzz/corpus/$target" >"$log" 2>&1; then
+        tail -40 "$log"
+        echo "fuzz: $target failed; the input that did it is named above ($log)"
+        exit 1
+      fi
+      grep -E "^stat::(number_of_executed_units|peak_rss_mb)|DONE" "$log" || true
+    done
+    ;;
   demo)
     install_packages
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -64,7 +88,7 @@ case "${1:-}" in
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     ;;
   *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
