@@ -8,14 +8,13 @@
 namespace mulin::projections {
 namespace {
 
-constexpr char kEntryTag = 'e';
+constexpr char kPageTag = 'p';
 constexpr char kTipTag = 't';
 
-std::string EntryKey(std::string_view account, uint64_t seq, uint32_t index) {
-  std::string key(1, kEntryTag);
+std::string PageKey(std::string_view account, uint64_t page) {
+  std::string key(1, kPageTag);
   AppendKeyString(&key, account);
-  AppendKeyU64(&key, seq);
-  AppendKeyU32(&key, index);
+  AppendKeyU64(&key, page);
   return key;
 }
 
@@ -26,33 +25,48 @@ std::string TipKey(std::string_view account, schema::Unit unit) {
   return key;
 }
 
-bool DecodeEntryKey(std::string_view key, AuditEntry* out) {
-  if (key.empty() || key[0] != kEntryTag) return false;
+bool DecodePageKey(std::string_view key, std::string* account, uint64_t* page) {
+  if (key.empty() || key[0] != kPageTag) return false;
   key.remove_prefix(1);
-  return ReadKeyString(&key, &out->account) && ReadKeyU64(&key, &out->seq) &&
-         ReadKeyU32(&key, &out->index) && key.empty();
+  return ReadKeyString(&key, account) && ReadKeyU64(&key, page) && key.empty();
 }
 
-std::string EncodeEntryValue(const AuditEntry& entry) {
-  return ValueWriter()
+void AppendEntry(const AuditEntry& entry, std::string* page) {
+  ValueWriter(page)
+      .U64(entry.seq)
+      .U32(entry.index)
       .U8(static_cast<uint8_t>(entry.unit))
       .I64(entry.time_us)
       .U32(static_cast<uint32_t>(entry.kind))
       .I64(entry.delta)
       .I64(entry.balance)
-      .Str(entry.counterparty)
-      .Finish();
+      .Str(entry.counterparty);
 }
 
-bool DecodeEntryValue(std::string_view value, AuditEntry* out) {
-  ValueReader reader(value);
-  out->unit = static_cast<schema::Unit>(reader.U8());
-  out->time_us = reader.I64();
-  out->kind = static_cast<schema::Event::Body::Which>(reader.U32());
-  out->delta = reader.I64();
-  out->balance = reader.I64();
-  out->counterparty = reader.Str();
-  return reader.ok();
+// Decodes the next entry of a page; false when the page holds no well-formed entry there.
+bool ReadEntry(ValueReader* reader, AuditEntry* entry) {
+  entry->seq = reader->U64();
+  entry->index = reader->U32();
+  entry->unit = static_cast<schema::Unit>(reader->U8());
+  entry->time_us = reader->I64();
+  entry->kind = static_cast<schema::Event::Body::Which>(reader->U32());
+  entry->delta = reader->I64();
+  entry->balance = reader->I64();
+  entry->counterparty = reader->Str();
+  return reader->good();
+}
+
+// Visits a page's entries in order; false when the page does not decode (or is empty, which no
+// stored page is). `visit` returns false to stop early, which is not a failure.
+bool ForEachEntry(std::string_view page, const std::function<bool(AuditEntry&)>& visit) {
+  if (page.empty()) return false;
+  ValueReader reader(page);
+  AuditEntry entry;
+  while (!reader.at_end()) {
+    if (!ReadEntry(&reader, &entry)) return false;
+    if (!visit(entry)) return true;
+  }
+  return true;
 }
 
 struct Tip {
@@ -67,23 +81,46 @@ bool DecodeTip(std::string_view value, Tip* tip) {
   return reader.ok();
 }
 
-// Scans entry rows under `prefix` (relative to the projection's rows) in [from_us, to_us).
-Status ScanEntries(const RowStore& store, std::string_view prefix, int64_t from_us, int64_t to_us,
-                   const std::function<bool(const AuditEntry&)>& visit) {
+std::string EntryText(const AuditEntry& e) {
+  return "seq " + std::to_string(e.seq) + " posting " + std::to_string(e.index) + ": " +
+         FormatSigned(e.delta) + " " + UnitName(e.unit) + " at " + FormatTime(e.time_us) + " by " +
+         ledger::EventKindName(e.kind) + " against " + e.counterparty + ", balance " +
+         std::to_string(e.balance);
+}
+
+std::vector<AuditEntry> Entries(std::string_view page, bool* ok) {
+  std::vector<AuditEntry> out;
+  *ok = ForEachEntry(page, [&](AuditEntry& e) {
+    out.push_back(e);
+    return true;
+  });
+  return out;
+}
+
+// Scans the pages under `prefix` (relative to the projection's rows): entries in [from_us, to_us).
+Status ScanPages(const RowStore& store, std::string_view prefix, int64_t from_us, int64_t to_us,
+                 const std::function<bool(const AuditEntry&)>& visit) {
   const std::string rows = RowPrefix(kAuditName);
   Status problem;
+  bool more = true;
   Status scan = ScanPrefix(
       store, rows + std::string(prefix), [&](std::string_view key, std::string_view value) {
-        AuditEntry entry;
+        std::string account;
+        uint64_t page = 0;
         key.remove_prefix(rows.size());
-        if (!DecodeEntryKey(key, &entry) || !DecodeEntryValue(value, &entry)) {
+        const bool decoded =
+            DecodePageKey(key, &account, &page) && ForEachEntry(value, [&](AuditEntry& entry) {
+              if (entry.time_us < from_us) return true;
+              // The ledger clock never goes backwards: nothing later is in range.
+              if (entry.time_us >= to_us) return more = false;
+              entry.account = account;
+              return more = visit(entry);
+            });
+        if (!decoded) {
           problem = Status::Corruption("audit: row " + DescribeBytes(key) + " does not decode");
           return false;
         }
-        if (entry.time_us < from_us) return true;
-        // The ledger clock never goes backwards: nothing later is in range.
-        if (entry.time_us >= to_us) return false;
-        return visit(entry);
+        return more;
       });
   MULIN_RETURN_IF_ERROR(scan);
   return problem;
@@ -107,27 +144,31 @@ Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
     }
     ++tip.entries;
     **tip_value = ValueWriter().I64(tip.balance).U64(tip.entries).Finish();
+    Result<std::string*> page =
+        rows->Mutable(PageKey(posting.account, context.seq / kAuditPageEvents));
+    if (!page.ok()) return page.status();
     AuditEntry entry;
+    entry.seq = context.seq;
+    entry.index = static_cast<uint32_t>(i);
     entry.unit = posting.unit;
     entry.time_us = context.event.getRecordedAtUs();
     entry.kind = context.event.getBody().which();
     entry.delta = posting.delta;
     entry.balance = tip.balance;
     entry.counterparty = Counterparty(postings, i);
-    rows->Append(EntryKey(posting.account, context.seq, static_cast<uint32_t>(i)),
-                 EncodeEntryValue(entry));
+    AppendEntry(entry, *page);
   }
   return Status::Ok();
 }
 
 std::string AuditTrailProjection::DescribeKey(std::string_view row_key) const {
-  AuditEntry entry;
-  if (DecodeEntryKey(row_key, &entry)) {
-    return entry.account + " seq " + std::to_string(entry.seq) + " posting " +
-           std::to_string(entry.index);
+  std::string account;
+  uint64_t page = 0;
+  if (DecodePageKey(row_key, &account, &page)) {
+    return account + " postings of seq " + std::to_string(page * kAuditPageEvents) + ".." +
+           std::to_string((page + 1) * kAuditPageEvents - 1);
   }
   std::string_view rest = row_key.substr(row_key.empty() ? 0 : 1);
-  std::string account;
   if (!row_key.empty() && row_key[0] == kTipTag && ReadKeyString(&rest, &account) &&
       rest.size() == 1) {
     return account + " " + UnitName(static_cast<schema::Unit>(rest[0])) + " running balance";
@@ -142,23 +183,39 @@ std::string AuditTrailProjection::DescribeValue(std::string_view row_key,
     if (!DecodeTip(value, &tip)) return DescribeBytes(value);
     return std::to_string(tip.balance) + " after " + std::to_string(tip.entries) + " postings";
   }
-  AuditEntry entry;
-  if (!DecodeEntryValue(value, &entry)) return DescribeBytes(value);
-  return FormatSigned(entry.delta) + " " + UnitName(entry.unit) + " at " +
-         FormatTime(entry.time_us) + " by " + ledger::EventKindName(entry.kind) + " against " +
-         entry.counterparty + ", balance " + std::to_string(entry.balance);
+  bool ok = false;
+  const std::vector<AuditEntry> entries = Entries(value, &ok);
+  if (!ok) return DescribeBytes(value);
+  return std::to_string(entries.size()) + " postings, the last " + EntryText(entries.back());
+}
+
+std::pair<std::string, std::string> AuditTrailProjection::DescribeDifference(
+    std::string_view row_key, std::string_view expected, std::string_view found) const {
+  bool expected_ok = false;
+  bool found_ok = false;
+  const std::vector<AuditEntry> e = Entries(expected, &expected_ok);
+  const std::vector<AuditEntry> f = Entries(found, &found_ok);
+  if (row_key.empty() || row_key[0] != kPageTag || !expected_ok || !found_ok) {
+    return Projection::DescribeDifference(row_key, expected, found);
+  }
+  for (size_t i = 0; i < e.size() || i < f.size(); ++i) {
+    const std::string a = i < e.size() ? EntryText(e[i]) : "(no posting)";
+    const std::string b = i < f.size() ? EntryText(f[i]) : "(no posting)";
+    if (a != b) return {a, b};
+  }
+  return Projection::DescribeDifference(row_key, expected, found);
 }
 
 Status ScanAuditTrail(const RowStore& store, std::string_view account, int64_t from_us,
                       int64_t to_us, const std::function<bool(const AuditEntry&)>& visit) {
-  std::string prefix(1, kEntryTag);
+  std::string prefix(1, kPageTag);
   AppendKeyString(&prefix, account);
-  return ScanEntries(store, prefix, from_us, to_us, visit);
+  return ScanPages(store, prefix, from_us, to_us, visit);
 }
 
 Status ScanAllAuditEntries(const RowStore& store,
                            const std::function<bool(const AuditEntry&)>& visit) {
-  return ScanEntries(store, std::string(1, kEntryTag), kTimeMin, kTimeMax, visit);
+  return ScanPages(store, std::string(1, kPageTag), kTimeMin, kTimeMax, visit);
 }
 
 }  // namespace mulin::projections

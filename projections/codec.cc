@@ -97,23 +97,23 @@ std::string PrefixSuccessor(std::string_view prefix) {
 ValueWriter& ValueWriter::U64(uint64_t value) {
   char bytes[8];
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
-  out_.append(bytes, sizeof(bytes));
+  out_->append(bytes, sizeof(bytes));
   return *this;
 }
 
 ValueWriter& ValueWriter::U32(uint32_t value) {
-  ledger::PutFixed32(&out_, value);
+  ledger::PutFixed32(out_, value);
   return *this;
 }
 
 ValueWriter& ValueWriter::U8(uint8_t value) {
-  out_.push_back(static_cast<char>(value));
+  out_->push_back(static_cast<char>(value));
   return *this;
 }
 
 ValueWriter& ValueWriter::Str(std::string_view value) {
-  ledger::PutFixed32(&out_, static_cast<uint32_t>(value.size()));
-  out_.append(value);
+  ledger::PutFixed32(out_, static_cast<uint32_t>(value.size()));
+  out_->append(value);
   return *this;
 }
 

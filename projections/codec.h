@@ -35,16 +35,22 @@ class ValueWriter {
  public:
   // Most row values fit this: one allocation per value instead of one per growth step.
   static constexpr size_t kReserveBytes = 96;
-  ValueWriter() { out_.reserve(kReserveBytes); }
+  ValueWriter() : out_(&own_) { own_.reserve(kReserveBytes); }
+  // Appends to `*target` instead (a record added to a row that holds a run of them).
+  explicit ValueWriter(std::string* target) : out_(target) {}
+  ValueWriter(const ValueWriter&) = delete;
+  ValueWriter& operator=(const ValueWriter&) = delete;
   ValueWriter& I64(int64_t value) { return U64(static_cast<uint64_t>(value)); }
   ValueWriter& U64(uint64_t value);
   ValueWriter& U32(uint32_t value);
   ValueWriter& U8(uint8_t value);
   ValueWriter& Str(std::string_view value);
-  std::string Finish() { return std::move(out_); }
+  // The value written (only for a writer that owns its string).
+  std::string Finish() { return std::move(own_); }
 
  private:
-  std::string out_;
+  std::string own_;
+  std::string* out_;
 };
 
 // Reads a value written by ValueWriter. Every read checks the bounds; the first failure sticks, so
@@ -59,6 +65,9 @@ class ValueReader {
   std::string Str();
   // True when every read succeeded and nothing is left over.
   bool ok() const { return ok_ && in_.empty(); }
+  // For rows that hold a run of records: every read so far succeeded / nothing is left.
+  bool good() const { return ok_; }
+  bool at_end() const { return in_.empty(); }
 
  private:
   std::string_view in_;

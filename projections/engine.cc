@@ -101,11 +101,12 @@ Status Engine::CheckStart(const ledger::EventLog& log, const CatchUpOptions& opt
 Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& checkpoints,
                            const std::vector<bool>& advanced, size_t row_cache_bytes_max) {
   RowBatch batch;
-  batch.puts = std::move(pending->appended);
-  pending->appended.clear();
-  batch.puts.reserve(batch.puts.size() + pending->dirty.size() + projections_.size());
+  batch.puts.reserve(pending->dirty.size() + projections_.size());
   for (PendingRows::Cache::value_type* row : pending->dirty) {
     row->second.dirty = false;
+    // Rows that hold runs of records grew in the batch: count what they hold now.
+    pending->cache_bytes = pending->cache_bytes - row->second.counted + row->second.value.size();
+    row->second.counted = row->second.value.size();
     // A row Mutable found absent and the fold left empty does not exist: no row value is "".
     if (!row->second.value.empty()) batch.puts.emplace_back(row->first, row->second.value);
   }

@@ -12,12 +12,12 @@ namespace {
 
 using Which = schema::Event::Body::Which;
 
-constexpr char kEntryTag = 'e';
+constexpr char kPageTag = 'p';
 constexpr char kTipTag = 't';
 constexpr std::string_view kFundKind = "fund";
 
-std::string EntryPrefix(std::string_view community) {
-  std::string key(1, kEntryTag);
+std::string PagePrefix(std::string_view community) {
+  std::string key(1, kPageTag);
   AppendKeyString(&key, community);
   return key;
 }
@@ -28,35 +28,70 @@ std::string TipKey(std::string_view community) {
   return key;
 }
 
-bool DecodeEntryKey(std::string_view key, std::string* community, FundEntry* out) {
-  if (key.empty() || key[0] != kEntryTag) return false;
+bool DecodePageKey(std::string_view key, std::string* community, uint64_t* page) {
+  if (key.empty() || key[0] != kPageTag) return false;
   key.remove_prefix(1);
-  return ReadKeyString(&key, community) && ReadKeyU64(&key, &out->seq) &&
-         ReadKeyU32(&key, &out->index) && key.empty();
+  return ReadKeyString(&key, community) && ReadKeyU64(&key, page) && key.empty();
 }
 
-std::string EncodeEntryValue(const FundEntry& entry) {
-  return ValueWriter()
+void AppendEntry(const FundEntry& entry, std::string* page) {
+  ValueWriter(page)
+      .U64(entry.seq)
+      .U32(entry.index)
       .I64(entry.time_us)
       .U32(static_cast<uint32_t>(entry.kind))
       .I64(entry.delta_fen)
       .I64(entry.balance_fen)
       .Str(entry.counterparty)
       .Str(entry.reference)
-      .I64(entry.gross_fen)
-      .Finish();
+      .I64(entry.gross_fen);
 }
 
-bool DecodeEntryValue(std::string_view value, FundEntry* out) {
-  ValueReader reader(value);
-  out->time_us = reader.I64();
-  out->kind = static_cast<Which>(reader.U32());
-  out->delta_fen = reader.I64();
-  out->balance_fen = reader.I64();
-  out->counterparty = reader.Str();
-  out->reference = reader.Str();
-  out->gross_fen = reader.I64();
-  return reader.ok();
+// The entries of one page, in order; false when it does not decode (no stored page is empty).
+bool DecodePage(std::string_view page, std::vector<FundEntry>* out) {
+  if (page.empty()) return false;
+  ValueReader reader(page);
+  while (!reader.at_end()) {
+    FundEntry& entry = out->emplace_back();
+    entry.seq = reader.U64();
+    entry.index = reader.U32();
+    entry.time_us = reader.I64();
+    entry.kind = static_cast<Which>(reader.U32());
+    entry.delta_fen = reader.I64();
+    entry.balance_fen = reader.I64();
+    entry.counterparty = reader.Str();
+    entry.reference = reader.Str();
+    entry.gross_fen = reader.I64();
+    if (!reader.good()) return false;
+  }
+  return true;
+}
+
+std::string EntryText(const FundEntry& e) {
+  return "seq " + std::to_string(e.seq) + ": " + FormatSigned(e.delta_fen) + " fen at " +
+         FormatTime(e.time_us) + " by " + ledger::EventKindName(e.kind) + " " + e.reference +
+         " against " + e.counterparty + ", balance " + std::to_string(e.balance_fen) + " fen";
+}
+
+// Visits a community's fund movements in seq order until `visit` returns false.
+Status ForEachMovement(const RowStore& store, std::string_view community,
+                       const std::function<bool(FundEntry&)>& visit) {
+  const std::string rows = RowPrefix(kFundName);
+  Status problem;
+  std::vector<FundEntry> entries;
+  MULIN_RETURN_IF_ERROR(ScanPrefix(
+      store, rows + PagePrefix(community), [&](std::string_view key, std::string_view value) {
+        entries.clear();
+        if (!DecodePage(value, &entries)) {
+          problem = Status::Corruption("fund: row " + DescribeBytes(key) + " does not decode");
+          return false;
+        }
+        for (FundEntry& entry : entries) {
+          if (!visit(entry)) return false;
+        }
+        return true;
+      }));
+  return problem;
 }
 
 bool DecodeTip(std::string_view value, int64_t* balance_fen, uint64_t* entries) {
@@ -142,26 +177,29 @@ Status FundStatementProjection::Apply(const EventContext& context, Rows* rows) {
     }
     **tip = ValueWriter().I64(balance_fen).U64(entries + 1).Finish();
     FundEntry entry;
+    entry.seq = context.seq;
+    entry.index = static_cast<uint32_t>(i);
     entry.time_us = context.event.getRecordedAtUs();
     entry.kind = context.event.getBody().which();
     entry.delta_fen = posting.delta;
     entry.balance_fen = balance_fen;
     entry.counterparty = Counterparty(postings, i);
     FillReference(context.event, &entry);
-    std::string key = EntryPrefix(community);
-    AppendKeyU64(&key, context.seq);
-    AppendKeyU32(&key, static_cast<uint32_t>(i));
-    rows->Append(key, EncodeEntryValue(entry));
+    std::string key = PagePrefix(community);
+    AppendKeyU64(&key, context.seq / kFundPageEvents);
+    Result<std::string*> page = rows->Mutable(key);
+    if (!page.ok()) return page.status();
+    AppendEntry(entry, *page);
   }
   return Status::Ok();
 }
 
 std::string FundStatementProjection::DescribeKey(std::string_view row_key) const {
   std::string community;
-  FundEntry entry;
-  if (DecodeEntryKey(row_key, &community, &entry)) {
-    return "fund:" + community + " seq " + std::to_string(entry.seq) + " posting " +
-           std::to_string(entry.index);
+  uint64_t page = 0;
+  if (DecodePageKey(row_key, &community, &page)) {
+    return "fund:" + community + " movements of seq " + std::to_string(page * kFundPageEvents) +
+           ".." + std::to_string((page + 1) * kFundPageEvents - 1);
   }
   std::string_view rest = row_key.substr(row_key.empty() ? 0 : 1);
   if (!row_key.empty() && row_key[0] == kTipTag && ReadKeyString(&rest, &community) &&
@@ -179,11 +217,25 @@ std::string FundStatementProjection::DescribeValue(std::string_view row_key,
     if (!DecodeTip(value, &balance_fen, &entries)) return DescribeBytes(value);
     return FormatYuan(balance_fen) + " yuan after " + std::to_string(entries) + " movements";
   }
-  FundEntry entry;
-  if (!DecodeEntryValue(value, &entry)) return DescribeBytes(value);
-  return FormatSigned(entry.delta_fen) + " fen at " + FormatTime(entry.time_us) + " by " +
-         ledger::EventKindName(entry.kind) + " " + entry.reference + " against " +
-         entry.counterparty + ", balance " + std::to_string(entry.balance_fen) + " fen";
+  std::vector<FundEntry> entries;
+  if (!DecodePage(value, &entries)) return DescribeBytes(value);
+  return std::to_string(entries.size()) + " movements, the last " + EntryText(entries.back());
+}
+
+std::pair<std::string, std::string> FundStatementProjection::DescribeDifference(
+    std::string_view row_key, std::string_view expected, std::string_view found) const {
+  std::vector<FundEntry> e;
+  std::vector<FundEntry> f;
+  if (row_key.empty() || row_key[0] != kPageTag || !DecodePage(expected, &e) ||
+      !DecodePage(found, &f)) {
+    return Projection::DescribeDifference(row_key, expected, found);
+  }
+  for (size_t i = 0; i < e.size() || i < f.size(); ++i) {
+    const std::string a = i < e.size() ? EntryText(e[i]) : "(no movement)";
+    const std::string b = i < f.size() ? EntryText(f[i]) : "(no movement)";
+    if (a != b) return {a, b};
+  }
+  return Projection::DescribeDifference(row_key, expected, found);
 }
 
 Result<FundStatement> BuildFundStatement(const RowStore& store, std::string_view community,
@@ -196,30 +248,18 @@ Result<FundStatement> BuildFundStatement(const RowStore& store, std::string_view
   std::map<std::string, ProjectPayouts> projects;
   int64_t running_fen = 0;
   bool adds_up = true;
-  const std::string rows = RowPrefix(kFundName);
-  Status problem;
-  Status scan = ScanPrefix(
-      store, rows + EntryPrefix(community), [&](std::string_view key, std::string_view value) {
-        std::string owner;
-        FundEntry entry;
-        if (!DecodeEntryKey(key.substr(rows.size()), &owner, &entry) ||
-            !DecodeEntryValue(value, &entry)) {
-          problem = Status::Corruption("fund: row " + DescribeBytes(key) + " does not decode");
-          return false;
-        }
-        if (entry.time_us < from_us) {
-          statement.opening_fen = running_fen = entry.balance_fen;
-          return true;
-        }
-        if (entry.time_us >= to_us) return false;  // the ledger clock never goes backwards
-        running_fen += entry.delta_fen;
-        adds_up = adds_up && running_fen == entry.balance_fen;
-        Classify(entry, &merchants, &projects, &statement);
-        statement.entries.push_back(std::move(entry));
-        return true;
-      });
-  MULIN_RETURN_IF_ERROR(scan);
-  MULIN_RETURN_IF_ERROR(problem);
+  MULIN_RETURN_IF_ERROR(ForEachMovement(store, community, [&](FundEntry& entry) {
+    if (entry.time_us < from_us) {
+      statement.opening_fen = running_fen = entry.balance_fen;
+      return true;
+    }
+    if (entry.time_us >= to_us) return false;  // the ledger clock never goes backwards
+    running_fen += entry.delta_fen;
+    adds_up = adds_up && running_fen == entry.balance_fen;
+    Classify(entry, &merchants, &projects, &statement);
+    statement.entries.push_back(std::move(entry));
+    return true;
+  }));
   statement.closing_fen = running_fen;
   if (!adds_up) {
     return Status::Corruption("fund:" + std::string(community) +

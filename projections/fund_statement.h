@@ -1,11 +1,14 @@
 // Fund statement: every movement of each community's fund, in seq order, with what caused it;
 // and the statement of a period built from those rows.
 //
-//   row_key := 'e' community: key string  seq: key u64  index: key u32  → entry
-//            | 't' community: key string                             → tip
-//   entry   := time_us: i64  kind: u32 (schema::Event::Body::Which)  delta_fen: i64
-//              balance_fen: i64  counterparty: str  reference: str  gross_fen: i64
+//   row_key := 'p' community: key string  page: key u64  → page  (page = seq / kFundPageEvents)
+//            | 't' community: key string                → tip
+//   page    := entry+                                      (in seq, then index, order)
+//   entry   := seq: u64  index: u32  time_us: i64  kind: u32 (schema::Event::Body::Which)
+//              delta_fen: i64  balance_fen: i64  counterparty: str  reference: str  gross_fen: i64
 //   tip     := balance_fen: i64  entries: u64          (the balance after the last entry)
+// A community's movements within kFundPageEvents consecutive seqs share one row (see the audit
+// trail's pages for why).
 // A movement is a posting to account fund:<community> in fen (domain::Postings). reference: the
 // sale id of sales and their reversals, the payout id of payouts, the reason of adjustments, else
 // "". gross_fen: the gross amount of a sale or reversed sale, else 0.
@@ -25,6 +28,8 @@
 namespace mulin::projections {
 
 inline constexpr std::string_view kFundName = "fund";
+// Seqs per page: a page holds one community's fund movements in this many events.
+inline constexpr uint64_t kFundPageEvents = 1024;
 
 struct FundEntry {
   uint64_t seq = 0;
@@ -75,6 +80,9 @@ class FundStatementProjection final : public Projection {
   Status Apply(const EventContext& context, Rows* rows) override;
   std::string DescribeKey(std::string_view row_key) const override;
   std::string DescribeValue(std::string_view row_key, std::string_view value) const override;
+  std::pair<std::string, std::string> DescribeDifference(std::string_view row_key,
+                                                         std::string_view expected,
+                                                         std::string_view found) const override;
 };
 
 // Builds the statement from the fund rows in `store`. closing = opening + contributions −

@@ -58,14 +58,6 @@ std::string Counterparty(const std::vector<domain::Posting>& postings, size_t in
   return out;
 }
 
-void Rows::Append(std::string_view row_key, std::string value) {
-  std::string key;
-  key.reserve(prefix_.size() + row_key.size());
-  key.append(prefix_).append(row_key);
-  pending_->batch_bytes += key.size() + value.size();
-  pending_->appended.emplace_back(std::move(key), std::move(value));
-}
-
 const std::string& Rows::FullKey(std::string_view row_key) {
   key_.assign(prefix_);
   key_.append(row_key);
@@ -81,9 +73,9 @@ Result<std::string*> Rows::Mutable(std::string_view row_key) {
       Result<bool> found = store_->Get(key, &value);
       if (!found.ok()) return found.status();
     }
-    // Counted at the size it has now: rows updated in place stay about that size.
     pending_->cache_bytes += key.size() + value.size() + kRowCacheEntryOverheadBytes;
-    it = pending_->cache.emplace(key, PendingRows::Entry{std::move(value), false}).first;
+    const size_t counted = value.size();
+    it = pending_->cache.emplace(key, PendingRows::Entry{std::move(value), false, counted}).first;
   }
   if (!it->second.dirty) {
     it->second.dirty = true;

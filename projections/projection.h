@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ledger/domain/postings.h"
@@ -52,14 +53,14 @@ struct PendingRows {
   struct Entry {
     std::string value;  // "" when the row does not exist (no row value is empty)
     bool dirty = false;
+    size_t counted = 0;  // bytes of value counted in cache_bytes (rows grow: pages)
   };
   using Cache = std::unordered_map<std::string, Entry>;
   Cache cache;                            // full key → value as of the fold so far
   std::vector<Cache::value_type*> dirty;  // cache entries the current batch changed
-  std::vector<std::pair<std::string, std::string>> appended;  // written once, never read back
-  size_t batch_bytes = 0;      // dirty and appended rows, for the batch limit
-  size_t cache_bytes = 0;      // for kRowCacheBytesMax
-  bool cache_complete = true;  // the cache holds every row changed so far
+  size_t batch_bytes = 0;                 // rows the current batch changed, for the batch limit
+  size_t cache_bytes = 0;                 // for kRowCacheBytesMax
+  bool cache_complete = true;             // the cache holds every row changed so far
 };
 
 // The rows of one projection during a fold. Reads see the fold's own earlier writes.
@@ -76,9 +77,6 @@ class Rows {
   // leaves a valid row value in it; a row left empty is not written. Valid until the batch
   // commits. One lookup serves the read and the write of a counter or running balance.
   Result<std::string*> Mutable(std::string_view row_key);
-  // Writes a row that this fold never reads back (an entry of an append-only trail): it skips the
-  // cache, the cost of most rows a fold writes. Mutable does not see it.
-  void Append(std::string_view row_key, std::string value);
 
  private:
   const std::string& FullKey(std::string_view row_key);
@@ -101,6 +99,13 @@ class Projection {
   // value ("120 points, 7 postings, last seq 42"). Must not fail on bytes that do not decode.
   virtual std::string DescribeKey(std::string_view row_key) const = 0;
   virtual std::string DescribeValue(std::string_view row_key, std::string_view value) const = 0;
+  // Two values of one row that differ, in words (expected, found); a projection whose rows hold
+  // many records narrows it to the first record that differs.
+  virtual std::pair<std::string, std::string> DescribeDifference(std::string_view row_key,
+                                                                 std::string_view expected,
+                                                                 std::string_view found) const {
+    return {DescribeValue(row_key, expected), DescribeValue(row_key, found)};
+  }
 };
 
 }  // namespace mulin::projections

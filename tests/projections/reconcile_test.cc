@@ -80,7 +80,7 @@ TEST_F(ProjectionReconcileTest, HealthyLedgerAgreesEvenWhenStoredRowsLag) {
   EXPECT_TRUE(report.ok()) << report.differences_total << " differences, first: "
                            << (report.differences.empty() ? "" : report.differences[0].subject);
   EXPECT_EQ(ledger_.log()->head().seq, report.events_replayed);
-  EXPECT_GT(report.rows_compared, 3000u);
+  EXPECT_GT(report.rows_compared, 500u);  // balances, running balances, pages, orders
   EXPECT_TRUE(report.chain.ok());
 }
 
