@@ -1,24 +1,26 @@
 // growth_bench: what a ledger costs as its log grows (DESIGN §8: start with 10M events ≤ 2 s;
 // appends with 10M events within 20% of an empty log; memory at 1M volunteers ≤ 300 MB).
 //
-// One ledger (the bench cast of bench_ledger.h) grows through each size of --sizes in turn. The
-// log is grown with EventLog::Append in batches of kFillBatchRecords, not through commands: the
-// events are what terminals write (7 in 10 a redemption of one point, 3 in 10 a market sale at
-// merchant M1), each with its request-index entry, so the log and the index grow as they would.
-// After the fill RocksDB is compacted (a ledger at rest, not one digesting a bulk load), then at
-// each size, in the same run:
-//   appends      pipelined redemptions through the writer (as writer_bench workload 1);
+// The empty log is the bench cast of bench_ledger.h (about 2k events), a fresh one for each run.
+// Then one such ledger grows through each size of --sizes in turn. The log is grown with
+// EventLog::Append in batches of kFillBatchRecords, not through commands: the events are what
+// terminals write (7 in 10 a redemption of one point, 3 in 10 a market sale at merchant M1), each
+// with its request-index entry, so the log and the index grow as they would. After the fill
+// RocksDB is compacted (a ledger at rest, not one digesting a bulk load), then at each size:
+//   appends      pipelined redemptions through the writer (as writer_bench workload 1), one
+//                snapshot interval (100k) per run by default, so each run pays one snapshot;
 //   look-ups     balance look-ups through Writer::Read from 64 threads (how a terminal's balance
 //                request is answered: from the writer's in-memory state);
 //   start-up     Store + EventLog + Writer::Open in a fresh process (the newest snapshot, then the
-//                log's tail after it), with the process's VmRSS and VmHWM once open.
+//                log's tail after it), with the process's VmRSS and VmHWM once open; labelled with
+//                the head at that moment (the size plus the runs' appends).
 // A second ledger holds --volunteers registered, funded volunteers (two events each, appended the
 // same way) for start-up time and resident memory at that many volunteers.
 //
 // Usage: growth_bench [--sizes 0,1000000,10000000] [--appends N] [--lookups N] [--runs R]
 //                     [--volunteers V] [--dir DIR]
 //   --sizes      events in the log at each measurement, ascending (default 0,1000000,10000000)
-//   --appends    redemptions per append run (default 200000)
+//   --appends    redemptions per append run (default 100000: one snapshot interval)
 //   --lookups    balance look-ups per run (default 200000)
 //   --runs       runs of each figure (default 3)
 //   --volunteers volunteers of the memory ledger (default 1000000; 0 skips it)
@@ -38,106 +40,24 @@
 
 #include "bench/bench_ledger.h"
 #include "bench/bench_util.h"
+#include "bench/log_fill.h"
 #include "bench/workloads.h"
 #include "ledger/domain/state.h"
-#include "ledger/event_codec.h"
 
 namespace mulin::bench {
 namespace {
 
-constexpr size_t kFillBatchRecords = 16384;
 constexpr int kLookupThreads = 64;
 
 struct Args {
   std::vector<uint64_t> sizes = {0, 1000000, 10000000};
-  uint64_t appends = 200000;
+  uint64_t appends = 100000;
   uint64_t lookups = 200000;
   int runs = 3;
   uint64_t volunteers = 1000000;
   std::string dir = std::filesystem::temp_directory_path().string();
   bool keep = false;
 };
-
-// Builds one event payload with the envelope set and `fill` filling the body.
-std::string EventPayload(uint64_t seq, int64_t recorded_at_us, const std::string& actor,
-                         const std::string& community,
-                         const std::function<void(schema::Event::Body::Builder)>& fill) {
-  capnp::MallocMessageBuilder message;
-  auto event = message.initRoot<schema::Event>();
-  event.setSeq(seq);
-  event.setRecordedAtUs(recorded_at_us);
-  event.setActorId(actor);
-  event.setCommunityId(community);
-  event.setRequestId("g" + std::to_string(seq));
-  fill(event.getBody());
-  return ledger::EncodeMessage(message);
-}
-
-// A terminal's event at `seq`: a redemption (7 in 10) or a market sale with its contribution.
-std::string TerminalEvent(uint64_t seq, int64_t recorded_at_us, std::string* actor) {
-  *actor = "T" + std::to_string(seq % kBenchTerminals);
-  return EventPayload(seq, recorded_at_us, *actor, "yangjiamen", [&](auto body) {
-    if (seq % 10 < 7) {
-      auto r = body.initPointsRedeemed();
-      r.setRedemptionId("g" + std::to_string(seq));
-      r.setVolunteerId("V" + std::to_string(seq * 7919 % kBenchVolunteers));
-      r.setMerchantId("M1");
-      r.setTerminalId(*actor);
-      r.setPoints(1);
-    } else {
-      const int64_t gross_fen = static_cast<int64_t>(seq * 2654435761 % 50000) + 100;
-      auto s = body.initSaleRecorded();
-      s.setSaleId("g" + std::to_string(seq));
-      s.setMerchantId("M1");
-      s.setGrossFen(gross_fen);
-      s.setContributionRateBps(1000);
-      s.setContributionFen((gross_fen * 1000 + 5000) / 10000);
-    }
-  });
-}
-
-// The recorded time of the log's last event, so that appended events keep the clock monotonic.
-int64_t LastRecordedAt(const ledger::EventLog& log) {
-  if (log.head().seq == 0) return 0;
-  Result<std::string> payload = log.ReadPayload(log.head().seq);
-  Must(payload.ok(), payload.status().ToString());
-  Result<ledger::DecodedEvent> event = ledger::DecodeEvent(*payload, log.head().seq);
-  Must(event.ok(), event.status().ToString());
-  return event->event().getRecordedAtUs();
-}
-
-// Appends events made by `make(seq, recorded_at_us, &actor)` until the head reaches `target`,
-// each with a request-index entry under (actor, "g<seq>").
-void Fill(ledger::EventLog* log, uint64_t target,
-          const std::function<std::string(uint64_t, int64_t, std::string*)>& make) {
-  int64_t clock_us = LastRecordedAt(*log);
-  std::vector<std::string> payloads;
-  std::vector<ledger::RequestEntry> requests;
-  std::string actor;
-  while (log->head().seq < target) {
-    payloads.clear();
-    requests.clear();
-    const uint64_t first = log->head().seq + 1;
-    const uint64_t last = std::min(target, first + kFillBatchRecords - 1);
-    for (uint64_t seq = first; seq <= last; ++seq) {
-      payloads.push_back(make(seq, ++clock_us, &actor));
-      ledger::RequestEntry entry{actor + '\x1f' + "g" + std::to_string(seq), {seq, 1, {}}};
-      const size_t h = std::hash<std::string>()(entry.key);
-      std::memcpy(entry.record.content_hash.data(), &h, sizeof(h));
-      requests.push_back(std::move(entry));
-    }
-    Status appended = log->Append(payloads, requests);
-    Must(appended.ok(), appended.ToString());
-  }
-}
-
-// A ledger at rest: memtables flushed, the bulk load compacted down.
-void Settle(const ledger::Store& store) {
-  rocksdb::CompactRangeOptions options;
-  for (auto* family : {store.events(), store.requests(), store.meta()}) {
-    Must(store.db()->CompactRange(options, family, nullptr, nullptr).ok(), "compact");
-  }
-}
 
 // --- start-up in a fresh process ---------------------------------------------------------------
 
@@ -175,6 +95,7 @@ struct Startup {
   double seconds = 0;
   double rss_mb = 0;
   double hwm_mb = 0;
+  uint64_t head = 0;
 };
 
 Startup StartupInChild(const std::string& dir) {
@@ -185,9 +106,9 @@ Startup StartupInChild(const std::string& dir) {
   const bool read = std::fgets(line, sizeof(line), child) != nullptr;
   Must(pclose(child) == 0 && read, "start-up child failed");
   Startup s;
-  uint64_t rss_kb = 0, hwm_kb = 0, head = 0;
+  uint64_t rss_kb = 0, hwm_kb = 0;
   Must(std::sscanf(line, "startup_s %lf rss_kb %" SCNu64 " hwm_kb %" SCNu64 " head %" SCNu64,
-                   &s.seconds, &rss_kb, &hwm_kb, &head) == 4,
+                   &s.seconds, &rss_kb, &hwm_kb, &s.head) == 4,
        std::string("start-up child said: ") + line);
   s.rss_mb = static_cast<double>(rss_kb) / 1024.0;
   s.hwm_mb = static_cast<double>(hwm_kb) / 1024.0;
@@ -196,6 +117,7 @@ Startup StartupInChild(const std::string& dir) {
 
 struct StartupFigures {
   std::vector<double> ms, rss_mb, hwm_mb;
+  uint64_t head = 0;
 };
 
 StartupFigures MeasureStartups(const std::string& dir, int runs) {
@@ -205,6 +127,7 @@ StartupFigures MeasureStartups(const std::string& dir, int runs) {
     f.ms.push_back(s.seconds * 1000.0);
     f.rss_mb.push_back(s.rss_mb);
     f.hwm_mb.push_back(s.hwm_mb);
+    f.head = s.head;
   }
   return f;
 }
@@ -241,54 +164,88 @@ double BalanceLookups(ledger::Writer* writer, uint64_t lookups, std::vector<doub
       latencies);
 }
 
-std::string SizeName(uint64_t events) {
-  if (events >= 1000000 && events % 1000000 == 0) return std::to_string(events / 1000000) + "M";
-  if (events >= 1000 && events % 1000 == 0) return std::to_string(events / 1000) + "k";
-  return std::to_string(events);
+// "10M", "1.3M", "200k", "2k": events or volunteers, to two significant digits or so.
+std::string SizeName(uint64_t n) {
+  char text[32];
+  if (n >= 1000000) {
+    std::snprintf(text, sizeof(text), n % 1000000 == 0 ? "%.0fM" : "%.1fM", n / 1e6);
+  } else if (n >= 1000) {
+    std::snprintf(text, sizeof(text), "%.0fk", n / 1e3);
+  } else {
+    std::snprintf(text, sizeof(text), "%" PRIu64, n);
+  }
+  return text;
 }
 
-// The figures at one size, printed as they are measured (a 10M run takes a while). Returns the
-// median append rate.
-double MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args, double empty_appends) {
-  const std::string name = SizeName(size);
-  const uint64_t head = l->log->head().seq;
+void PrintStartup(const StartupFigures& startup, const std::string& what) {
+  const std::string at = " at " + SizeName(startup.head) + " events" + what;
+  PrintRow("6. start-up (snapshot + tail)" + at, SpreadOf(startup.ms), "ms",
+           startup.head >= 10000000 ? "budget <= 2000" : "");
+  PrintRow("6. VmRSS after start-up" + at, SpreadOf(startup.rss_mb), "MB");
+  PrintRow("6. VmHWM during start-up" + at, SpreadOf(startup.hwm_mb), "MB");
+}
+
+void PrintRates(const std::string& at, const std::vector<double>& appends,
+                const std::vector<double>& lookups, const std::vector<double>& p99,
+                double empty_appends) {
+  PrintRow("6. appends through the writer" + at, SpreadOf(appends), "events/s");
+  if (empty_appends > 0) {
+    std::vector<double> ratio;
+    for (double a : appends) ratio.push_back(a / empty_appends * 100.0);
+    PrintRow("6. appends" + at + " / empty log", SpreadOf(ratio), "%", "budget >= 80");
+  }
+  PrintRow("6. balance look-ups (64 threads)" + at, SpreadOf(lookups), "reads/s");
+  PrintRow("6. balance look-up p99" + at, SpreadOf(p99), "us");
+}
+
+// Appends and look-ups on the cast's fresh ledger, a new one for each run, so that every run
+// starts from the same (empty) log; then start-ups of such a ledger. Returns the median append
+// rate, the base of the ratio rows.
+double EmptyLog(const Args& args) {
   std::vector<double> appends, lookups, p99;
   for (int run = 0; run < args.runs; ++run) {
+    auto l = OpenBenchLedger("growth-empty");
     double mean_group = 0;
-    appends.push_back(PipelinedAppends(l->writer.get(), args.appends,
-                                       "g" + name + "-" + std::to_string(run) + "-", &mean_group));
+    appends.push_back(PipelinedAppends(l->writer.get(), args.appends, "e", &mean_group));
     std::vector<double> latencies;
     lookups.push_back(BalanceLookups(l->writer.get(), args.lookups, &latencies));
     p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
   }
-  const std::string at = " at " + name + " events";
-  PrintRow("6. appends through the writer" + at, SpreadOf(appends), "events/s",
-           "head " + std::to_string(head) + " before");
-  if (empty_appends > 0) {
-    std::vector<double> ratio;
-    for (double a : appends) ratio.push_back(a / empty_appends * 100.0);
-    PrintRow("6. appends" + at + " / at 0 events", SpreadOf(ratio), "%", "budget >= 80");
-  }
-  PrintRow("6. balance look-ups (64 threads)" + at, SpreadOf(lookups), "reads/s");
-  PrintRow("6. balance look-up p99" + at, SpreadOf(p99), "us");
-  // The start-up after these appends: the writer snapshots every 100k events, so the newest
-  // snapshot is at most that far behind the head, as in a ledger that has been running.
+  PrintRates(" on an empty log", appends, lookups, p99, 0);
+  auto l = OpenBenchLedger("growth-empty");
   l->Close();
-  const StartupFigures startup = MeasureStartups(l->dir, args.runs);
-  PrintRow("6. start-up (snapshot + tail)" + at, SpreadOf(startup.ms), "ms",
-           size >= 10000000 ? "budget <= 2000" : "");
-  PrintRow("6. VmRSS after start-up" + at, SpreadOf(startup.rss_mb), "MB");
-  PrintRow("6. VmHWM during start-up" + at, SpreadOf(startup.hwm_mb), "MB");
-  Reopen(l);
+  PrintStartup(MeasureStartups(l->dir, args.runs), " (the cast only)");
   return SpreadOf(appends).median;
 }
 
+// The figures at one size of the growing ledger, printed as they are measured (10M takes a
+// while). Each run appends args.appends events, so the head moves on a little between runs.
+void MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args, double empty_appends) {
+  std::vector<double> appends, lookups, p99;
+  for (int run = 0; run < args.runs; ++run) {
+    double mean_group = 0;
+    appends.push_back(PipelinedAppends(l->writer.get(), args.appends,
+                                       "g" + SizeName(size) + "-" + std::to_string(run) + "-",
+                                       &mean_group));
+    std::vector<double> latencies;
+    lookups.push_back(BalanceLookups(l->writer.get(), args.lookups, &latencies));
+    p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
+  }
+  PrintRates(" at " + SizeName(size) + " events", appends, lookups, p99, empty_appends);
+  // The start-up after these appends: the writer snapshots every 100k events, so the newest
+  // snapshot is at most that far behind the head, as in a ledger that has been running.
+  l->Close();
+  PrintStartup(MeasureStartups(l->dir, args.runs), "");
+  Reopen(l);
+}
+
 void GrowingLedger(const Args& args) {
+  const double empty_appends = EmptyLog(args);
   auto l = OpenBenchLedger("growth");
   l->keep = args.keep;
-  double empty_appends = 0;
   l->writer.reset();
   for (uint64_t size : args.sizes) {
+    if (size == 0) continue;  // the empty log, measured above
     const auto fill_start = std::chrono::steady_clock::now();
     const uint64_t before = l->log->head().seq;
     Fill(l->log.get(), size, [](uint64_t seq, int64_t at, std::string* actor) {
@@ -304,9 +261,8 @@ void GrowingLedger(const Args& args) {
     OpenWriter(l.get());
     std::fprintf(stderr, "size %s: writer open after the fill (replaying it) took %.1f s\n",
                  SizeName(size).c_str(), SecondsSince(open_start));
-    // The ratio's base is the first (smallest) size, measured earlier in this same run.
-    const double median = MeasureAtSize(l.get(), size, args, empty_appends);
-    if (empty_appends == 0) empty_appends = median;
+    MeasureAtSize(l.get(), size, args, empty_appends);
+    l->writer.reset();
   }
 }
 
@@ -318,27 +274,9 @@ void ManyVolunteers(const Args& args) {
   l->writer.reset();
   const uint64_t first = l->log->head().seq + 1;
   const auto fill_start = std::chrono::steady_clock::now();
-  // Two events a volunteer: the registration, then an opening balance.
   Fill(l->log.get(), first - 1 + 2 * args.volunteers,
        [first](uint64_t seq, int64_t at, std::string* actor) {
-         const std::string id = "W" + std::to_string((seq - first) / 2);
-         if ((seq - first) % 2 == 0) {
-           *actor = "operator";
-           return EventPayload(seq, at, *actor, "xishan", [&](auto body) {
-             auto m = body.initMemberRegistered();
-             m.setMemberId(id);
-             m.setName("member " + id);
-             m.initRoles(1).set(0, schema::Role::VOLUNTEER);
-           });
-         }
-         *actor = "S1";
-         return EventPayload(seq, at, *actor, "xishan", [&](auto body) {
-           auto a = body.initAdjustment();
-           a.setAccountId("volunteer:" + id);
-           a.setUnit(schema::Unit::POINTS);
-           a.setDelta(1000);
-           a.setReason("opening balance");
-         });
+         return VolunteerEvent(seq, first, at, actor);
        });
   Settle(*l->store);
   std::fprintf(stderr, "volunteers: %" PRIu64 " events in %.1f s\n", l->log->head().seq,
