@@ -2,10 +2,15 @@
 #ifndef MULIN_BENCH_BENCH_UTIL_H_
 #define MULIN_BENCH_BENCH_UTIL_H_
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -58,6 +63,33 @@ inline void PrintHeader() {
   std::printf("|%s|%s|%s|%s|%s|\n", std::string(48, '-').c_str(), std::string(14, '-').c_str(),
               std::string(14, '-').c_str(), std::string(14, '-').c_str(),
               std::string(12, '-').c_str());
+}
+
+// Microseconds of each of `count` appends of 512 bytes to a fresh file in `dir`, each followed by
+// fdatasync (`data_only`) or fsync: the floor of one durable commit on this disk, right now.
+inline std::vector<double> SyncLatenciesUs(const std::string& dir, int count, bool data_only) {
+  constexpr size_t kProbeWriteBytes = 512;
+  const std::string path = dir + "/mulin-fsync-probe";
+  const int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0600);
+  if (fd < 0) {
+    std::perror("fsync probe: open");
+    std::exit(1);
+  }
+  const std::string bytes(kProbeWriteBytes, 'x');
+  std::vector<double> us;
+  for (int i = 0; i < count; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const bool ok = write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+                    (data_only ? fdatasync(fd) : fsync(fd)) == 0;
+    if (!ok) {
+      std::perror("fsync probe: write/sync");
+      std::exit(1);
+    }
+    us.push_back(SecondsSince(start) * 1e6);
+  }
+  close(fd);
+  std::filesystem::remove(path);
+  return us;
 }
 
 }  // namespace mulin::bench

@@ -29,6 +29,8 @@
 //                profile a start-up: valgrind --tool=callgrind growth_bench --startup DIR
 // (internal) growth_bench --startup DIR: opens DIR once and prints what it took.
 // (profiling) growth_bench --appends-on DIR N: opens DIR and appends N pipelined redemptions.
+// (profiling) growth_bench --snapshot-parts DIR: times the parts of one snapshot of DIR's state:
+//   encoding, the unsynced write, and the next synced append (which syncs the WAL behind it).
 #include <rocksdb/db.h>
 #include <unistd.h>
 
@@ -43,6 +45,7 @@
 #include "bench/log_fill.h"
 #include "bench/workloads.h"
 #include "ledger/domain/state.h"
+#include "ledger/snapshot.h"
 
 namespace mulin::bench {
 namespace {
@@ -72,6 +75,39 @@ int StartupChild(const std::string& dir) {
   const double seconds = SecondsSince(start);
   std::printf("startup_s %.6f rss_kb %" PRIu64 " hwm_kb %" PRIu64 " head %" PRIu64 "\n", seconds,
               ProcStatusKb("VmRSS"), ProcStatusKb("VmHWM"), (*log)->head().seq);
+  return 0;
+}
+
+// What one writer snapshot of the state in `dir` costs, part by part, as MaybeSnapshot does it.
+int SnapshotParts(const std::string& dir) {
+  auto store = ledger::Store::Open(dir, ledger::StoreOptions());
+  Must(store.ok(), store.status().ToString());
+  auto log = ledger::EventLog::Open(store->get());
+  Must(log.ok(), log.status().ToString());
+  auto writer = ledger::Writer::Open(store->get(), log->get(), ledger::WriterOptions());
+  Must(writer.ok(), writer.status().ToString());
+  ledger::Snapshot snapshot;
+  double encode_s = 0;
+  Must((*writer)
+           ->Read([&](const domain::State& state) {
+             const auto start = std::chrono::steady_clock::now();
+             snapshot.state = domain::EncodeState(state);
+             encode_s = SecondsSince(start);
+           })
+           .ok(),
+       "read");
+  snapshot.at = (*log)->head();
+  auto start = std::chrono::steady_clock::now();
+  Must(ledger::WriteSnapshot(store->get(), snapshot).ok(), "write snapshot");
+  const double write_s = SecondsSince(start);
+  start = std::chrono::steady_clock::now();
+  auto r = (*writer)->Execute(RedeemCommand(0, "parts" + std::to_string(snapshot.at.seq) + "-"));
+  Must(r.status.ok(), r.status.ToString());
+  const double next_s = SecondsSince(start);
+  std::printf("head %" PRIu64
+              ": snapshot %.0f MB; encode %.3f s, write (unsynced) %.3f s, "
+              "next synced command %.3f s\n",
+              snapshot.at.seq, snapshot.state.size() / 1e6, encode_s, write_s, next_s);
   return 0;
 }
 
@@ -344,6 +380,7 @@ bool ParseArgs(int argc, char** argv, Args* args) {
 int main(int argc, char** argv) {
   using namespace mulin::bench;  // NOLINT
   if (argc == 3 && std::string(argv[1]) == "--startup") return StartupChild(argv[2]);
+  if (argc == 3 && std::string(argv[1]) == "--snapshot-parts") return SnapshotParts(argv[2]);
   if (argc == 4 && std::string(argv[1]) == "--appends-on") {
     return AppendsOn(argv[2], std::strtoull(argv[3], nullptr, 10));
   }

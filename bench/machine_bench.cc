@@ -5,8 +5,8 @@
 // Usage: machine_bench [--fsyncs N] [--dir DIR]
 //   --fsyncs N  synced appends timed (default 1000)
 //   --dir DIR   where the probe file goes (default the temp directory)
-// Each probe appends 512 bytes to a file and syncs it: fdatasync (what RocksDB's WAL sync does by
-// default) and fsync (what SQLite's synchronous=FULL does), timed one by one.
+// Each probe appends 512 bytes to a file and syncs it, timed one by one: fdatasync (what RocksDB's
+// synced WAL write and SQLite's COMMIT call on Linux) and fsync (metadata as well).
 #include <fcntl.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -23,8 +23,6 @@
 
 namespace mulin::bench {
 namespace {
-
-constexpr size_t kProbeWriteBytes = 512;
 
 uint64_t MemTotalKb() {
   std::ifstream meminfo("/proc/meminfo");
@@ -52,31 +50,6 @@ std::string MountOf(const std::string& dir) {
     }
   }
   return best;
-}
-
-// Microseconds of each of `count` append+sync pairs on a fresh file in `dir`.
-std::vector<double> SyncLatencies(const std::string& dir, int count, bool data_only) {
-  const std::string path = dir + "/mulin-fsync-probe";
-  const int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0600);
-  if (fd < 0) {
-    std::perror("machine_bench: open");
-    std::exit(1);
-  }
-  std::vector<char> bytes(kProbeWriteBytes, 'x');
-  std::vector<double> us;
-  for (int i = 0; i < count; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    const bool ok = write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
-                    (data_only ? fdatasync(fd) : fsync(fd)) == 0;
-    if (!ok) {
-      std::perror("machine_bench: write/sync");
-      std::exit(1);
-    }
-    us.push_back(SecondsSince(start) * 1e6);
-  }
-  close(fd);
-  std::filesystem::remove(path);
-  return us;
 }
 
 void PrintSync(const std::string& name, std::vector<double> us) {
@@ -116,7 +89,7 @@ int main(int argc, char** argv) {
       static_cast<double>(fs.f_blocks) * fs.f_frsize / (1u << 30),
       static_cast<double>(fs.f_bavail) * fs.f_frsize / (1u << 30), load[0], load[1], load[2]);
   PrintHeader();
-  PrintSync("0. append 512 B + fdatasync (RocksDB WAL sync)", SyncLatencies(dir, fsyncs, true));
-  PrintSync("0. append 512 B + fsync (SQLite FULL)", SyncLatencies(dir, fsyncs, false));
+  PrintSync("0. append 512 B + fdatasync (RocksDB, SQLite)", SyncLatenciesUs(dir, fsyncs, true));
+  PrintSync("0. append 512 B + fsync", SyncLatenciesUs(dir, fsyncs, false));
   return 0;
 }

@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --runs) runs="$2"; shift ;;
     --sizes) sizes="$2"; shift ;;
     --only) only="$2"; shift ;;
-    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
   shift
 done
