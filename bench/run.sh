@@ -4,7 +4,7 @@
 # the program started (a figure taken at a load well above the core count is contended).
 # Every figure is the median of several runs, each beside its baseline measured in the same run.
 #
-#   bench/run.sh                  the full set (about half an hour on the 2-core machine)
+#   bench/run.sh                  the full set (10-25 minutes on the 2-core machine, by its load)
 #   bench/run.sh --quick          small sizes, one run each: checks that everything works
 #   bench/run.sh --only writer,sqlite   only these programs (machine writer rpc verify
 #                                 projection sqlite growth)
