@@ -160,7 +160,7 @@ Head EventLog::head() const {
 }
 
 Status EventLog::Append(const std::vector<std::string>& payloads,
-                        const std::vector<RequestEntry>& requests) {
+                        const std::vector<RequestEntry>& requests, rocksdb::WriteBatch* with) {
   if (store_->read_only()) return Status::InvalidArgument("ledger opened read-only");
   if (payloads.size() > kAppendRecordsMax) {
     return Status::InvalidArgument("append of " + std::to_string(payloads.size()) +
@@ -181,7 +181,8 @@ Status EventLog::Append(const std::vector<std::string>& payloads,
     }
   }
   Head next = head();
-  rocksdb::WriteBatch batch;
+  rocksdb::WriteBatch own;
+  rocksdb::WriteBatch& batch = with != nullptr ? *with : own;
   std::string record;
   for (const std::string& payload : payloads) {
     ++next.seq;

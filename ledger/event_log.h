@@ -18,6 +18,7 @@
 #define MULIN_LEDGER_EVENT_LOG_H_
 
 #include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
 
 #include <memory>
 #include <mutex>
@@ -102,9 +103,11 @@ class EventLog {
 
   // Appends `payloads` as seq head+1, head+2, ... and records `requests`, atomically and durably.
   // A payload over kRecordPayloadBytesMax, or a request key over kRequestKeyBytesMax, fails the
-  // whole call with kInvalidArgument and appends nothing.
-  Status Append(const std::vector<std::string>& payloads,
-                const std::vector<RequestEntry>& requests);
+  // whole call with kInvalidArgument and appends nothing. `with`, when given, holds more writes
+  // that land in the same batch, all or nothing with the records (the writer's receipt index);
+  // the records are added to it.
+  Status Append(const std::vector<std::string>& payloads, const std::vector<RequestEntry>& requests,
+                rocksdb::WriteBatch* with = nullptr);
 
   // The record of a request key, or nullopt when it was never recorded.
   Result<std::optional<RequestRecord>> FindRequest(std::string_view key) const;

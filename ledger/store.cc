@@ -24,7 +24,8 @@ const char* const kFamilyNames[] = {rocksdb::kDefaultColumnFamilyName.c_str(),
                                     "requests",
                                     "meta",
                                     "snapshots",
-                                    "projections"};
+                                    "projections",
+                                    "receipts"};
 
 rocksdb::ColumnFamilyOptions EventFamilyOptions() {
   rocksdb::ColumnFamilyOptions options;
@@ -37,26 +38,32 @@ rocksdb::ColumnFamilyOptions EventFamilyOptions() {
   return options;
 }
 
-// Request keys are "actor\x1frequest-id": their first bytes spread them over the hash buckets.
-constexpr size_t kRequestKeyPrefixBytes = 24;
-constexpr size_t kRequestMemtableBuckets = 256 * 1024;
-
-rocksdb::ColumnFamilyOptions RequestFamilyOptions() {
+// Request keys and receipt ids are read by exact key, and nearly every look-up misses (a new
+// request id, a new redemption's id): whole-key bloom filters in the tables and in the memtable
+// answer a miss without searching.
+rocksdb::ColumnFamilyOptions PointLookupFamilyOptions() {
   rocksdb::ColumnFamilyOptions options;
-  // Nearly every look-up is of a new request id, so nearly every look-up misses: whole-key bloom
-  // filters in the tables and in the memtable answer a miss without searching.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   options.memtable_whole_key_filtering = true;
   options.memtable_prefix_bloom_size_ratio = 0.05;
+  options.compression = rocksdb::kLZ4Compression;
+  return options;
+}
+
+// Request keys are "actor\x1frequest-id": their first bytes spread them over the hash buckets.
+constexpr size_t kRequestKeyPrefixBytes = 24;
+constexpr size_t kRequestMemtableBuckets = 256 * 1024;
+
+rocksdb::ColumnFamilyOptions RequestFamilyOptions() {
+  rocksdb::ColumnFamilyOptions options = PointLookupFamilyOptions();
   // Keys arrive in random order and are only ever read by exact key (never iterated), so the
   // memtable is a hash of small skip lists rather than one large skip list: an insert no longer
   // walks a search path of log(n) random keys.
   options.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(kRequestKeyPrefixBytes));
   options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kRequestMemtableBuckets));
-  options.compression = rocksdb::kLZ4Compression;
   return options;
 }
 
@@ -182,7 +189,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   if (!may_create && !std::filesystem::exists(dir + "/CURRENT", ignored)) return NoLedgerAt(dir);
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
+  // A ledger written before a family existed gets it at its next writable open.
+  db_options.create_missing_column_families = !options.read_only;
   db_options.paranoid_checks = true;
   // One process writes; its WAL is fsynced per batch by WriteOptions::sync at each call site.
   db_options.max_background_jobs = 2;
@@ -193,13 +201,27 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     db_options.info_log = OpenInfoLog(dir, db_options.info_log_level);
   }
 
+  // A read-only open cannot create a family, and opening one that is missing fails: it opens the
+  // families the ledger has (an older ledger lacks `receipts`, which only the writer reads).
+  std::vector<std::string> existing;
+  if (options.read_only) {
+    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+    if (!listed.ok()) existing.clear();  // the open below reports what is wrong
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  std::vector<int> opened;  // the Family of each descriptor
   for (int f = 0; f < kFamilyCount; ++f) {
+    if (f == kReceipts && options.read_only &&
+        std::find(existing.begin(), existing.end(), kFamilyNames[f]) == existing.end()) {
+      continue;
+    }
     rocksdb::ColumnFamilyOptions cf = f == kEvents      ? EventFamilyOptions()
                                       : f == kRequests  ? RequestFamilyOptions()
                                       : f == kSnapshots ? SnapshotFamilyOptions()
+                                      : f == kReceipts  ? PointLookupFamilyOptions()
                                                         : rocksdb::ColumnFamilyOptions();
     families.emplace_back(kFamilyNames[f], cf);
+    opened.push_back(f);
   }
 
   std::unique_ptr<Store> store;
@@ -210,10 +232,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     store->dir_ = dir;
     store->read_only_ = options.read_only;
     rocksdb::DB* raw = nullptr;
-    s = options.read_only
-            ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &store->handles_, &raw)
-            : rocksdb::DB::Open(db_options, dir, families, &store->handles_, &raw);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    s = options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &handles, &raw)
+                          : rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
     store->db_.reset(raw);
+    store->handles_.assign(kFamilyCount, nullptr);
+    for (size_t i = 0; i < handles.size(); ++i) store->handles_[opened[i]] = handles[i];
     if (!options.read_only || attempt == kReadOnlyOpenAttempts || MarkFiles(dir) == before) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(kReadOnlyRetryMs));
   }
@@ -248,7 +272,7 @@ Store::~Store() {
     db_->Flush(flush, handles_).PermitUncheckedError();
   }
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
-    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
   if (!read_only_) db_->Close().PermitUncheckedError();
 }

@@ -6,6 +6,7 @@
 //   meta        — head and format version (ledger/event_log.h)
 //   snapshots   — writer state snapshots (ledger/snapshot.h)
 //   projections — read-side rows and checkpoints, one key prefix per projection (projections/)
+//   receipts    — the writer's index of redemptions and market sales (ledger/receipt_index.h)
 //
 // Ownership: Store owns the rocksdb::DB and its handles; everything else borrows them and must not
 // outlive the Store. Thread-safety: all methods are safe to call from several threads.
@@ -48,6 +49,9 @@ class Store {
   rocksdb::ColumnFamilyHandle* meta() const { return handles_[kMeta]; }
   rocksdb::ColumnFamilyHandle* snapshots() const { return handles_[kSnapshots]; }
   rocksdb::ColumnFamilyHandle* projections() const { return handles_[kProjections]; }
+  // Null only in a read-only open of a ledger written before the family existed; writable opens
+  // create it.
+  rocksdb::ColumnFamilyHandle* receipts() const { return handles_[kReceipts]; }
   bool read_only() const { return read_only_; }
   const std::string& dir() const { return dir_; }
 
@@ -56,7 +60,16 @@ class Store {
   Status Write(rocksdb::WriteBatch* batch, bool sync);
 
  private:
-  enum Family { kDefault, kEvents, kRequests, kMeta, kSnapshots, kProjections, kFamilyCount };
+  enum Family {
+    kDefault,
+    kEvents,
+    kRequests,
+    kMeta,
+    kSnapshots,
+    kProjections,
+    kReceipts,
+    kFamilyCount
+  };
   Store() = default;
 
   std::string dir_;

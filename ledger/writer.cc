@@ -15,6 +15,7 @@
 #include "ledger/domain/evolve.h"
 #include "ledger/domain/state.h"
 #include "ledger/event_codec.h"
+#include "ledger/receipt_index.h"
 #include "ledger/schema/command.capnp.h"
 #include "ledger/snapshot.h"
 
@@ -65,6 +66,10 @@ class Writer::Group {
   std::vector<size_t> appended;  // indexes into results whose events are in `payloads`
   // Request keys decided earlier in this group (not yet in the log's index).
   std::unordered_map<std::string, std::pair<ContentHash, size_t>> keys;
+  // The receipts the group's commands name, as read from the index, and those its events write.
+  std::unordered_map<std::string, Receipt> receipts_read;
+  ReceiptBatch receipts;
+  Status receipts_broken;  // an event the index could not take: the group is not appended
 };
 
 Writer::Writer(Store* store, EventLog* log, const WriterOptions& options)
@@ -84,6 +89,9 @@ Result<std::unique_ptr<Writer>> Writer::Open(Store* store, EventLog* log,
 Writer::~Writer() { Stop(); }
 
 Status Writer::LoadState() {
+  // The index must hold every receipt up to the head before the state is built on it.
+  Result<uint64_t> indexed = CatchUpReceipts(store_, *log_);
+  if (!indexed.ok()) return indexed.status();
   state_ = std::make_unique<domain::State>();
   Result<std::optional<Snapshot>> snapshot = ReadUsableSnapshot(store_, *log_);
   if (!snapshot.ok()) return snapshot.status();
@@ -96,13 +104,21 @@ Status Writer::LoadState() {
     }
   }
   std::unique_ptr<LogCursor> cursor = log_->NewCursor(state_->last_seq + 1);
+  std::unordered_map<std::string, Receipt> read;
   for (; cursor->Valid(); cursor->Next()) {
     Result<DecodedEvent> event = DecodeEvent(cursor->payload(), cursor->seq());
     if (!event.ok()) return event.status();
+    // The receipt an event names, as it was just before the event (the index is at the head).
+    const std::string key = ReceiptKeyOf(event->event());
+    if (!key.empty()) {
+      read.clear();
+      MULIN_RETURN_IF_ERROR(LoadReceipts(store_, {key}, state_.get(), &read));
+    }
     // Stored events are checked, not trusted: one that does not apply is reported, not applied.
     MULIN_RETURN_IF_ERROR(domain::EvolveChecked(state_.get(), event->event()));
   }
   MULIN_RETURN_IF_ERROR(cursor->status());
+  DropReceipts(state_.get());
   if (state_->last_seq != log_->head().seq) {
     return Status::Corruption("state replay ended at seq " + std::to_string(state_->last_seq) +
                               ", head is " + std::to_string(log_->head().seq));
@@ -203,6 +219,7 @@ struct DecodedCommand {
   std::unique_ptr<capnp::FlatArrayMessageReader> reader;
   schema::Command::Reader command;
   std::string key;
+  std::string receipt_key;  // the redemption or sale it names, or ""
   ContentHash hash;
 };
 
@@ -233,6 +250,7 @@ Status DecodeCommand(const std::string& bytes, DecodedCommand* out) {
     return Status::InvalidArgument("every command needs a request id and an actor id");
   }
   out->key = RequestKey(out->command);
+  out->receipt_key = ReceiptKeyOf(out->command);
   if (out->key.size() > kRequestKeyBytesMax) {
     return Status::InvalidArgument("actor id and request id together exceed " +
                                    std::to_string(kRequestKeyBytesMax) + " bytes");
@@ -283,7 +301,10 @@ long Writer::DecideOne(const DecodedCommand& decoded, const std::optional<Reques
   if (!decision.status.ok()) return -1;
   for (const auto& message : decision.events) {
     group->payloads.push_back(EncodeMessage(*message));
-    domain::Evolve(state_.get(), message->getRoot<schema::Event>().asReader());
+    const schema::Event::Reader event = message->getRoot<schema::Event>().asReader();
+    domain::Evolve(state_.get(), event);
+    Status indexed = group->receipts.Add(event, group->receipts_read);
+    if (!indexed.ok() && group->receipts_broken.ok()) group->receipts_broken = indexed;
   }
   const auto count = static_cast<uint32_t>(decision.events.size());
   group->requests.push_back(
@@ -303,6 +324,7 @@ void Writer::DecodeGroup(const std::deque<Pending>& pending, std::vector<Decoded
   recorded->resize(pending.size());
   std::vector<std::string_view> keys;
   std::vector<size_t> positions;
+  std::vector<std::string> receipt_keys;
   for (size_t i = 0; i < pending.size(); ++i) {
     if (pending[i].read) continue;
     Status& status = group->results[i].status;
@@ -310,13 +332,24 @@ void Writer::DecodeGroup(const std::deque<Pending>& pending, std::vector<Decoded
     if (!status.ok()) continue;
     keys.push_back((*decoded)[i].key);
     positions.push_back(i);
+    if (!(*decoded)[i].receipt_key.empty()) receipt_keys.push_back((*decoded)[i].receipt_key);
   }
   Result<std::vector<std::optional<RequestRecord>>> found = log_->FindRequests(keys);
+  // The redemptions and sales the commands name join the state for this group.
+  std::unordered_map<std::string, Status> damaged;
+  Status receipts =
+      LoadReceipts(store_, receipt_keys, state_.get(), &group->receipts_read, &damaged);
   for (size_t k = 0; k < positions.size(); ++k) {
-    if (found.ok()) {
-      (*recorded)[positions[k]] = (*found)[k];
+    const size_t i = positions[k];
+    const std::string& receipt_key = (*decoded)[i].receipt_key;
+    if (!found.ok()) {
+      group->results[i].status = found.status();
+    } else if (!receipt_key.empty() && !receipts.ok()) {
+      group->results[i].status = receipts;
+    } else if (auto bad = damaged.find(receipt_key); bad != damaged.end()) {
+      group->results[i].status = bad->second;
     } else {
-      group->results[positions[k]].status = found.status();
+      (*recorded)[i] = (*found)[k];
     }
   }
 }
@@ -334,7 +367,12 @@ void Writer::ProcessGroup(std::deque<Pending>* pending) {
     repeats[i] = DecideOne(decoded[i], recorded[i], clock_high_us_, i, &group);
   }
   if (!group.requests.empty()) {
-    Status appended = log_->Append(group.payloads, group.requests);
+    Status appended = group.receipts_broken;
+    if (appended.ok()) {
+      rocksdb::WriteBatch with;
+      group.receipts.WriteTo(store_, state_->last_seq, &with);
+      appended = log_->Append(group.payloads, group.requests, &with);
+    }
     if (!appended.ok()) {
       for (size_t i : group.appended) group.results[i] = CommandResult{appended, 0, 0, false};
       // The state evolved past the log; the log is the truth, so rebuild the state from it.
@@ -346,6 +384,8 @@ void Writer::ProcessGroup(std::deque<Pending>* pending) {
       stats_.events += group.payloads.size();
     }
   }
+  // Every receipt the group read or wrote is in the index now (or the state was rebuilt).
+  DropReceipts(state_.get());
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const Pending& p : *pending) stats_.commands += p.read ? 0 : 1;

@@ -11,6 +11,10 @@
 // request index is durable in the same batch as the events); the same key with different content is
 // rejected with kConflict.
 //
+// Memory: the state holds registrations, balances, orders and payouts. Redemptions and sales, most
+// of a log, live in the receipt index (ledger/receipt_index.h): a group reads the ones its commands
+// name with one MultiGet, writes those it creates or reverses in its own batch, and forgets them.
+//
 // Thread-safety: Submit/Execute from any number of threads. Completion callbacks run on the writer
 // thread and must not block. Ownership: the Writer borrows the Store and EventLog, which must
 // outlive it.
@@ -88,7 +92,8 @@ class Writer {
   void Stop();
 
   // Runs `read` on the writer thread between groups, with the current state, and waits for it.
-  // For consistent reads of the live state (tests, balance look-ups); keep it short.
+  // For consistent reads of the live state (tests, balance look-ups); keep it short. The state's
+  // redemptions and sales are empty there: they live in the receipt index (receipt_index.h).
   Status Read(const std::function<void(const domain::State&)>& read);
   // The same without waiting: `read` runs later on the writer thread (kShutdown once stopping).
   Status SubmitRead(std::function<void(const domain::State&)> read);

@@ -9,99 +9,15 @@
 #include <future>
 #include <thread>
 
-#include "ledger/domain/evolve.h"
 #include "ledger/domain/state.h"
-#include "ledger/event_codec.h"
+#include "tests/ledger/writer_fixture.h"
 #include "tests/support/commands.h"
-#include "tests/support/temp_dir.h"
 
 namespace mulin::ledger {
 namespace {
 
 using namespace mulin::testing;  // NOLINT: the command builders read like a script
 using schema::Role;
-
-class WriterTest : public ::testing::Test {
- protected:
-  void Open(WriterOptions options = WriterOptions()) {
-    Close();
-    auto store = Store::Open(dir_.path(), StoreOptions());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    auto log = EventLog::Open(store_.get());
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
-    auto writer = Writer::Open(store_.get(), log_.get(), options);
-    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-    writer_ = std::move(writer).value();
-  }
-
-  void Close() {
-    writer_.reset();
-    log_.reset();
-    store_.reset();
-  }
-
-  CommandResult Ok(std::string command) {
-    CommandResult result = writer_->Execute(std::move(command));
-    EXPECT_TRUE(result.status.ok()) << result.status.ToString();
-    return result;
-  }
-
-  // xishan with staff S1 and S2, social worker SW1, resident R1, volunteers V1..V4;
-  // yangjiamen with merchant M1 and its terminal T1.
-  void SetUpCommunities() {
-    Ok(RegisterCommunity("c1", "xishan"));
-    Ok(RegisterCommunity("c2", "yangjiamen"));
-    Ok(RegisterMember("m1", "xishan", "S1", {Role::STAFF}));
-    Ok(RegisterMember("m2", "xishan", "S2", {Role::STAFF}));
-    Ok(RegisterMember("m3", "xishan", "SW1", {Role::SOCIAL_WORKER}));
-    Ok(RegisterMember("m4", "xishan", "R1", {Role::RESIDENT}));
-    for (int v = 1; v <= 4; ++v) {
-      Ok(RegisterMember("v" + std::to_string(v), "xishan", "V" + std::to_string(v),
-                        {Role::VOLUNTEER}));
-    }
-    Ok(RegisterMerchant("mc1", "yangjiamen", "M1"));
-    Ok(RegisterTerminal("t1", "yangjiamen", "T1", "M1"));
-  }
-
-  void GivePoints(const std::string& volunteer, int64_t points) {
-    Ok(Adjust("adj-" + volunteer, "S1", "xishan", "volunteer:" + volunteer, schema::Unit::POINTS,
-              points));
-  }
-
-  int64_t Balance(const std::string& account, schema::Unit unit) {
-    int64_t out = 0;
-    EXPECT_TRUE(
-        writer_->Read([&](const domain::State& s) { out = domain::BalanceOf(s, account, unit); })
-            .ok());
-    return out;
-  }
-
-  std::string EncodedState() {
-    std::string out;
-    EXPECT_TRUE(writer_->Read([&](const domain::State& s) { out = domain::EncodeState(s); }).ok());
-    return out;
-  }
-
-  // The state a full replay of the log gives, without any snapshot.
-  std::string ReplayedState() {
-    domain::State state;
-    auto cursor = log_->NewCursor(1);
-    for (; cursor->Valid(); cursor->Next()) {
-      auto event = DecodeEvent(cursor->payload(), cursor->seq());
-      EXPECT_TRUE(event.ok()) << event.status().ToString();
-      domain::Evolve(&state, event->event());
-    }
-    EXPECT_TRUE(cursor->status().ok());
-    return domain::EncodeState(state);
-  }
-
-  TempDir dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<EventLog> log_;
-  std::unique_ptr<Writer> writer_;
-};
 
 TEST_F(WriterTest, TheClosedLoopCreditsPointsAtRating) {
   Open();

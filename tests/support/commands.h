@@ -134,6 +134,26 @@ inline std::string RecordSale(const std::string& rid, const std::string& termina
   });
 }
 
+inline std::string ReverseRedemption(const std::string& rid, const std::string& terminal,
+                                     const std::string& redemption) {
+  return MakeCommand(rid, terminal, "", [&](auto body) {
+    auto r = body.initReverseRedemption();
+    r.setRedemptionId(redemption);
+    r.setTerminalId(terminal);
+    r.setReason("the customer changed their mind");
+  });
+}
+
+inline std::string ReverseSale(const std::string& rid, const std::string& terminal,
+                               const std::string& sale, const std::string& merchant) {
+  return MakeCommand(rid, terminal, "", [&](auto body) {
+    auto s = body.initReverseSale();
+    s.setSaleId(sale);
+    s.setMerchantId(merchant);
+    s.setReason("entered twice");
+  });
+}
+
 inline std::string Adjust(const std::string& rid, const std::string& staff,
                           const std::string& community, const std::string& account,
                           schema::Unit unit, int64_t delta) {
