@@ -99,6 +99,11 @@ Status RequireCommunity(const State& state, schema::Command::Reader command, std
 Status MatchCommunity(schema::Command::Reader command, const std::string& derived,
                       const std::string& entity);
 
+// The merchant a command names: invalid_id, unknown_merchant or community_mismatch when it cannot
+// act on it.
+Status LookupMerchant(const State& state, schema::Command::Reader command,
+                      capnp::Text::Reader merchant_id, const Merchant** merchant);
+
 bool IsStaffOf(const State& state, const std::string& member_id, const std::string& community);
 // not_permitted unless `actor` is staff of `community`; `to_do` completes "only staff may ...".
 Status RequireStaff(const State& state, const std::string& actor, const std::string& community,

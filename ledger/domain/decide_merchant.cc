@@ -121,14 +121,9 @@ Status RecordSale(const State& state, schema::Command::Reader command, const std
                   EventSink* sink) {
   auto body = command.getBody().getRecordSale();
   MULIN_RETURN_IF_ERROR(CheckId("saleId", body.getSaleId()));
-  MULIN_RETURN_IF_ERROR(CheckId("merchantId", body.getMerchantId()));
-  const std::string merchant_id = Str(body.getMerchantId());
   const Merchant* merchant = nullptr;
-  MULIN_RETURN_IF_ERROR(Lookup(state.merchants, merchant_id, code::kUnknownMerchant, "merchant",
-                               "register the merchant first", &merchant));
-  MULIN_RETURN_IF_ERROR(
-      MatchCommunity(command, merchant->community_id, "merchant " + Quote(merchant_id)));
-  MULIN_RETURN_IF_ERROR(RequireMerchantActor(state, actor, merchant_id, ""));
+  MULIN_RETURN_IF_ERROR(LookupMerchant(state, command, body.getMerchantId(), &merchant));
+  MULIN_RETURN_IF_ERROR(RequireMerchantActor(state, actor, Str(body.getMerchantId()), ""));
   MULIN_RETURN_IF_ERROR(CheckUnused(state.sales, Str(body.getSaleId()), "sale"));
   const int64_t gross_fen = body.getGrossFen();
   if (gross_fen <= 0) {

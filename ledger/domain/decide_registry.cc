@@ -94,13 +94,8 @@ Status RegisterProject(const State& state, schema::Command::Reader command, Even
 Status RegisterTerminal(const State& state, schema::Command::Reader command, EventSink* sink) {
   auto body = command.getBody().getRegisterTerminal();
   MULIN_RETURN_IF_ERROR(CheckId("terminalId", body.getTerminalId()));
-  MULIN_RETURN_IF_ERROR(CheckId("merchantId", body.getMerchantId()));
-  const std::string merchant_id = Str(body.getMerchantId());
   const Merchant* merchant = nullptr;
-  MULIN_RETURN_IF_ERROR(Lookup(state.merchants, merchant_id, code::kUnknownMerchant, "merchant",
-                               "register the merchant first", &merchant));
-  MULIN_RETURN_IF_ERROR(
-      MatchCommunity(command, merchant->community_id, "merchant " + Quote(merchant_id)));
+  MULIN_RETURN_IF_ERROR(LookupMerchant(state, command, body.getMerchantId(), &merchant));
   MULIN_RETURN_IF_ERROR(CheckUnused(state.terminals, Str(body.getTerminalId()), "terminal"));
   auto event = sink->Add(merchant->community_id).initTerminalRegistered();
   event.setTerminalId(body.getTerminalId());

@@ -145,6 +145,15 @@ Status MatchCommunity(schema::Command::Reader command, const std::string& derive
                     "; leave communityId empty or name " + Quote(derived));
 }
 
+Status LookupMerchant(const State& state, schema::Command::Reader command,
+                      capnp::Text::Reader merchant_id, const Merchant** merchant) {
+  MULIN_RETURN_IF_ERROR(CheckId("merchantId", merchant_id));
+  const std::string id = Str(merchant_id);
+  MULIN_RETURN_IF_ERROR(Lookup(state.merchants, id, code::kUnknownMerchant, "merchant",
+                               "register the merchant first", merchant));
+  return MatchCommunity(command, (*merchant)->community_id, "merchant " + Quote(id));
+}
+
 bool IsStaffOf(const State& state, const std::string& member_id, const std::string& community) {
   const Member* member = FindIn(state.members, member_id);
   return member != nullptr && member->Has(schema::Role::STAFF) && member->community_id == community;
