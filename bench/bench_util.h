@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,37 @@ namespace mulin::bench {
 
 inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// CPU time of the whole process so far (all its threads), in seconds.
+inline double ProcessCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+// One run of a measurement: its wall time, and the CPU time of the whole process (all threads).
+// On a shared machine the wall time includes waiting for a core; CPU time is the cost itself.
+struct Sample {
+  double wall_s = 0;
+  double cpu_s = 0;
+  bool operator<(const Sample& other) const { return wall_s < other.wall_s; }
+};
+
+// Times one call of `measure`, which returns the events it covered. Anything but `events` means
+// it failed: the program then exits, saying so under `name`.
+inline Sample TimeOverEvents(const std::string& name, uint64_t events,
+                             const std::function<uint64_t()>& measure) {
+  const double cpu_start = ProcessCpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t covered = measure();
+  const Sample sample{SecondsSince(start), ProcessCpuSeconds() - cpu_start};
+  if (covered != events) {
+    std::fprintf(stderr, "%s covered %llu events, not %llu\n", name.c_str(),
+                 static_cast<unsigned long long>(covered), static_cast<unsigned long long>(events));
+    std::exit(1);
+  }
+  return sample;
 }
 
 // The value at fraction `q` (0..1) of `samples`, which it sorts.

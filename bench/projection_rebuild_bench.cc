@@ -14,17 +14,16 @@
 // Beside wall-clock events/s the table shows CPU µs per event (all threads of the process, the
 // reader and RocksDB's included): on a shared machine wall time says more about the neighbours.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
+#include "bench/log_dir.h"
 #include "ledger/domain/postings.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
@@ -86,32 +85,16 @@ struct Row {
   std::vector<double> cpu_seconds;
 };
 
-double ProcessCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
-}
-
 // Runs `measure` `runs` times; each returns the events it covered, which must be `events`.
 // Skipped (no seconds) when `only` is set and not part of the name.
 Row Measure(const std::string& name, const Args& args, uint64_t events,
             const std::function<uint64_t()>& measure) {
   Row row{name, {}, {}};
   if (name.find(args.only) == std::string::npos) return row;
-  const int runs = args.runs;
-  for (int run = 0; run < runs; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    const double cpu_start = ProcessCpuSeconds();
-    const uint64_t covered = measure();
-    row.cpu_seconds.push_back(ProcessCpuSeconds() - cpu_start);
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-    if (covered != events) {
-      std::fprintf(stderr, "%s covered %llu events, not %llu\n", name.c_str(),
-                   static_cast<unsigned long long>(covered),
-                   static_cast<unsigned long long>(events));
-      std::exit(1);
-    }
-    row.seconds.push_back(elapsed.count());
+  for (int run = 0; run < args.runs; ++run) {
+    const Sample sample = TimeOverEvents(name, events, measure);
+    row.seconds.push_back(sample.wall_s);
+    row.cpu_seconds.push_back(sample.cpu_s);
   }
   std::sort(row.seconds.begin(), row.seconds.end());
   std::sort(row.cpu_seconds.begin(), row.cpu_seconds.end());
@@ -195,42 +178,19 @@ std::vector<Row> MeasureAll(ledger::Store* store, const ledger::EventLog& log, c
 }
 
 int Run(const Args& args) {
-  std::string dir = args.dir;
-  const bool temporary = dir.empty();
-  if (temporary) {
-    dir = (std::filesystem::temp_directory_path() / "mulin-projection-bench-XXXXXX").string();
-    if (mkdtemp(dir.data()) == nullptr) return 1;
-  }
-  Result<std::unique_ptr<ledger::Store>> store = ledger::Store::Open(dir, ledger::StoreOptions());
-  if (!store.ok()) return Fail(store.status());
-  Result<std::unique_ptr<ledger::EventLog>> log = ledger::EventLog::Open(store->get());
-  if (!log.ok()) return Fail(log.status());
-  const uint64_t existing = (*log)->head().seq;
-  if (existing != 0 && existing != args.events) {
-    std::fprintf(stderr, "%s holds %llu events, not %llu\n", dir.c_str(),
-                 static_cast<unsigned long long>(existing),
-                 static_cast<unsigned long long>(args.events));
-    return 1;
-  }
-  const auto build_start = std::chrono::steady_clock::now();
-  Status built = BuildLog(log->get(), args.events);
+  Result<std::unique_ptr<LogDir>> opened = OpenLogDir(args.dir, "projection-bench", args.events);
+  if (!opened.ok()) return Fail(opened.status());
+  LogDir& l = **opened;
+  double build_s = 0;
+  Status built =
+      l.Build([&](ledger::EventLog* log) { return BuildLog(log, args.events); }, &build_s);
   if (!built.ok()) return Fail(built);
-  const std::chrono::duration<double> build_s = std::chrono::steady_clock::now() - build_start;
-  // Compaction settles what the build left in memtables and level 0, as on a ledger at rest.
-  (*store)
-      ->db()
-      ->CompactRange(rocksdb::CompactRangeOptions(), (*store)->events(), nullptr, nullptr)
-      .PermitUncheckedError();
   std::printf("projection_rebuild_bench: %llu events in %s, %d runs each\n",
-              static_cast<unsigned long long>(args.events), dir.c_str(), args.runs);
-  if (existing == 0) {
-    std::printf("log built in %.1f s (%.0f events/s)\n", build_s.count(),
-                args.events / build_s.count());
+              static_cast<unsigned long long>(args.events), l.dir.c_str(), args.runs);
+  if (l.existing == 0) {
+    std::printf("log built in %.1f s (%.0f events/s)\n", build_s, args.events / build_s);
   }
-  PrintTable(MeasureAll(store->get(), **log, args), args.events);
-  log->reset();
-  store->reset();
-  if (temporary) std::filesystem::remove_all(dir);
+  PrintTable(MeasureAll(l.store.get(), *l.log, args), args.events);
   return 0;
 }
 

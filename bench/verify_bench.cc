@@ -15,20 +15,19 @@
 // shared machine wall time includes waiting for a core, while CPU time is the cost itself, so
 // events/s on N idle cores is about N / (cpu us/ev) million.
 #include <capnp/message.h>
-#include <time.h>
 #include <xxhash.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
+#include "bench/log_dir.h"
 #include "ledger/event_codec.h"
 #include "ledger/event_log.h"
 #include "ledger/store.h"
@@ -154,43 +153,16 @@ uint64_t RawScan(const ledger::Store& store, uint64_t events, int threads) {
   return total;
 }
 
-// One run: wall time, and CPU time of the whole process (all threads). On a shared machine the
-// wall time includes waiting for a core; CPU time per event is the cost itself.
-struct Sample {
-  double wall_s;
-  double cpu_s;
-  bool operator<(const Sample& other) const { return wall_s < other.wall_s; }
-};
-
 struct Row {
   std::string name;
   std::vector<Sample> samples;  // sorted by wall time
 };
 
-double ProcessCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
-}
-
 // Runs `measure` `runs` times; each returns the events it covered, which must be `events`.
 Row Measure(const std::string& name, int runs, uint64_t events,
             const std::function<uint64_t()>& measure) {
   Row row{name, {}};
-  for (int run = 0; run < runs; ++run) {
-    const double cpu_start = ProcessCpuSeconds();
-    const auto start = std::chrono::steady_clock::now();
-    const uint64_t covered = measure();
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-    const double cpu_s = ProcessCpuSeconds() - cpu_start;
-    if (covered != events) {
-      std::fprintf(stderr, "%s covered %llu events, not %llu\n", name.c_str(),
-                   static_cast<unsigned long long>(covered),
-                   static_cast<unsigned long long>(events));
-      std::exit(1);
-    }
-    row.samples.push_back(Sample{elapsed.count(), cpu_s});
-  }
+  for (int run = 0; run < runs; ++run) row.samples.push_back(TimeOverEvents(name, events, measure));
   std::sort(row.samples.begin(), row.samples.end());
   return row;
 }
@@ -213,59 +185,35 @@ int Fail(const Status& status) {
 }
 
 int Run(const Args& args) {
-  std::string dir = args.dir;
-  const bool temporary = dir.empty();
-  if (temporary) {
-    dir = (std::filesystem::temp_directory_path() / "mulin-verify-bench-XXXXXX").string();
-    if (mkdtemp(dir.data()) == nullptr) return 1;
-  }
-  Result<std::unique_ptr<ledger::Store>> store = ledger::Store::Open(dir, ledger::StoreOptions());
-  if (!store.ok()) return Fail(store.status());
-  Result<std::unique_ptr<ledger::EventLog>> log = ledger::EventLog::Open(store->get());
-  if (!log.ok()) return Fail(log.status());
-  const uint64_t existing = (*log)->head().seq;
-  if (existing != 0 && existing != args.events) {
-    std::fprintf(stderr, "%s holds %llu events, not %llu\n", dir.c_str(),
-                 static_cast<unsigned long long>(existing),
-                 static_cast<unsigned long long>(args.events));
-    return 1;
-  }
+  Result<std::unique_ptr<LogDir>> opened = OpenLogDir(args.dir, "verify-bench", args.events);
+  if (!opened.ok()) return Fail(opened.status());
+  LogDir& l = **opened;
   uint64_t payload_bytes = 0;
-  const auto build_start = std::chrono::steady_clock::now();
-  Status built = BuildLog(log->get(), args.events, &payload_bytes);
+  double build_s = 0;
+  Status built = l.Build(
+      [&](ledger::EventLog* log) { return BuildLog(log, args.events, &payload_bytes); }, &build_s);
   if (!built.ok()) return Fail(built);
-  const std::chrono::duration<double> build_s = std::chrono::steady_clock::now() - build_start;
-  // Compaction settles what the build left in memtables and level 0, as on a ledger at rest.
-  rocksdb::CompactRangeOptions compact;
-  (*store)
-      ->db()
-      ->CompactRange(compact, (*store)->events(), nullptr, nullptr)
-      .PermitUncheckedError();
-
   std::printf("verify_bench: %llu events in %s, %d runs each\n",
-              static_cast<unsigned long long>(args.events), dir.c_str(), args.runs);
-  if (existing == 0) {
-    std::printf("built in %.1f s (%.0f events/s), average payload %.0f bytes\n", build_s.count(),
-                args.events / build_s.count(), static_cast<double>(payload_bytes) / args.events);
+              static_cast<unsigned long long>(args.events), l.dir.c_str(), args.runs);
+  if (l.existing == 0) {
+    std::printf("built in %.1f s (%.0f events/s), average payload %.0f bytes\n", build_s,
+                args.events / build_s, static_cast<double>(payload_bytes) / args.events);
   }
   ledger::VerifyOptions options;
   options.threads = args.threads;
   std::vector<Row> rows;
   rows.push_back(
       Measure("Verify (" + std::to_string(args.threads) + " threads)", args.runs, args.events, [&] {
-        Result<ledger::VerifyReport> report = ledger::Verify(**log, options);
+        Result<ledger::VerifyReport> report = ledger::Verify(*l.log, options);
         return report.ok() && report->problem.ok() ? report->records_checked : 0;
       }));
   std::vector<int> scan_threads = {1};
   if (args.threads > 1) scan_threads.push_back(args.threads);
   for (int threads : scan_threads) {
     rows.push_back(Measure("raw scan + XXH3 (" + std::to_string(threads) + " threads)", args.runs,
-                           args.events, [&] { return RawScan(**store, args.events, threads); }));
+                           args.events, [&] { return RawScan(*l.store, args.events, threads); }));
   }
   PrintTable(rows, args.events);
-  log->reset();
-  store->reset();
-  if (temporary) std::filesystem::remove_all(dir);
   return 0;
 }
 
