@@ -2,6 +2,7 @@
 //
 // Every movement of points, service minutes or money is a set of postings whose deltas sum to zero
 // per unit (DESIGN §2.10). Accounts are strings "<kind>:<id>":
+// clang-format off
 //   volunteer:<member id>      points (spendable balance), minutes (service time, honour time)
 //   issuance:<community id>    points: the source of points earned in that community (goes negative)
 //   held:<order id>            points held on a rating of 1 until a social worker's review
@@ -10,6 +11,7 @@
 //   project:<project id>       fen: payouts received
 //   service:<community id>     minutes: the counterpart of volunteers' service time (goes negative)
 //   adjustments:<community id> any unit: the counterpart of signed adjustments
+// clang-format on
 // Accounts that must never go below zero: volunteer:* and held:* in points, fund:* in fen.
 // Thread-safety: pure functions.
 #ifndef MULIN_LEDGER_DOMAIN_POSTINGS_H_
