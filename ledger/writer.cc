@@ -25,6 +25,9 @@ namespace {
 // A command is a few hundred bytes; a delivery with many volunteers a few KiB.
 constexpr size_t kCommandBytesMax = 64 * 1024;
 constexpr int kCommandNestingMax = 16;
+// Start-up replays the log's tail in chunks of this many events, reading the receipts a chunk
+// names with one MultiGet and forgetting them after it.
+constexpr size_t kReplayChunkEvents = 4096;
 
 int64_t SystemClockUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -104,21 +107,30 @@ Status Writer::LoadState() {
     }
   }
   std::unique_ptr<LogCursor> cursor = log_->NewCursor(state_->last_seq + 1);
+  std::vector<DecodedEvent> chunk;
+  std::vector<std::string> keys;
   std::unordered_map<std::string, Receipt> read;
-  for (; cursor->Valid(); cursor->Next()) {
-    Result<DecodedEvent> event = DecodeEvent(cursor->payload(), cursor->seq());
-    if (!event.ok()) return event.status();
-    // The receipt an event names, as it was just before the event (the index is at the head).
-    const std::string key = ReceiptKeyOf(event->event());
-    if (!key.empty()) {
-      read.clear();
-      MULIN_RETURN_IF_ERROR(LoadReceipts(store_, {key}, state_.get(), &read));
+  while (cursor->Valid()) {
+    chunk.clear();
+    keys.clear();
+    for (; cursor->Valid() && chunk.size() < kReplayChunkEvents; cursor->Next()) {
+      Result<DecodedEvent> event = DecodeEvent(cursor->payload(), cursor->seq());
+      if (!event.ok()) return event.status();
+      std::string key = ReceiptKeyOf(event->event());
+      if (!key.empty()) keys.push_back(std::move(key));
+      chunk.push_back(std::move(event).value());
     }
-    // Stored events are checked, not trusted: one that does not apply is reported, not applied.
-    MULIN_RETURN_IF_ERROR(domain::EvolveChecked(state_.get(), event->event()));
+    // The receipts the chunk names, as they were before its first event (the index is at the
+    // head): what the chunk's own events create or reverse, they do again here, in order.
+    read.clear();
+    MULIN_RETURN_IF_ERROR(LoadReceipts(store_, keys, state_.get(), &read));
+    for (const DecodedEvent& event : chunk) {
+      // Stored events are checked, not trusted: one that does not apply is reported, not applied.
+      MULIN_RETURN_IF_ERROR(domain::EvolveChecked(state_.get(), event.event()));
+    }
+    DropReceipts(state_.get());
   }
   MULIN_RETURN_IF_ERROR(cursor->status());
-  DropReceipts(state_.get());
   if (state_->last_seq != log_->head().seq) {
     return Status::Corruption("state replay ended at seq " + std::to_string(state_->last_seq) +
                               ", head is " + std::to_string(log_->head().seq));

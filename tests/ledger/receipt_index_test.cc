@@ -131,6 +131,33 @@ TEST_F(ReceiptIndexTest, ReplayAfterASnapshotSeesEachReceiptAsItWasThen) {
   EXPECT_EQ(1000 - 30 + 2, Balance("volunteer:V1", schema::Unit::POINTS));
 }
 
+// Start-up replays a long tail in chunks, each reading its receipts as of its first event: ids and
+// reversals must hold across chunk boundaries too.
+TEST_F(ReceiptIndexTest, ALongReplaySpansChunksAndStillChecksEveryId) {
+  WriterOptions no_snapshots;
+  no_snapshots.snapshot_interval_events = 0;
+  Open(no_snapshots);
+  SetUpCommunities();
+  GivePoints("V1", 100000);
+  constexpr int kRedemptions = 9000;  // over two replay chunks of 4096 events
+  std::vector<std::future<CommandResult>> results;
+  for (int i = 0; i < kRedemptions; ++i) {
+    auto promise = std::make_shared<std::promise<CommandResult>>();
+    results.push_back(promise->get_future());
+    const std::string command =
+        i % 1000 == 999
+            ? ReverseRedemption("x" + std::to_string(i), "T1", "RD" + std::to_string(i - 990))
+            : Redeem("r" + std::to_string(i), "T1", "RD" + std::to_string(i), "V1", 1);
+    writer_->Submit(command, [promise](const CommandResult& r) { promise->set_value(r); });
+  }
+  for (auto& result : results) ASSERT_TRUE(result.get().status.ok());
+  Open(no_snapshots);
+  EXPECT_EQ(ReplayedState(), EncodedState());
+  Rejected("already_reversed", writer_->Execute(ReverseRedemption("again", "T1", "RD9")));
+  Rejected("duplicate_id", writer_->Execute(Redeem("dup", "T1", "RD8000", "V1", 1)));
+  Ok(ReverseRedemption("first", "T1", "RD0"));
+}
+
 // A ledger written without the index (before it existed, or by other means): its next writable
 // open creates the family and indexes every event; a read-only open of it works without one.
 TEST_F(ReceiptIndexTest, ALedgerWithoutTheIndexIsIndexedAtTheWritersNextOpen) {
