@@ -54,8 +54,56 @@ ContentHash HashCommand(schema::Command::Reader command) {
 
 }  // namespace
 
+struct DecodedCommand {
+  kj::Array<capnp::word> words;
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader;
+  schema::Command::Reader command;
+  std::string key;
+  std::string receipt_key;  // the redemption or sale it names, or ""
+  ContentHash hash;
+};
+
+namespace {
+
+// Commands come from outside (CLI, import, RPC): decode them within explicit limits, and touch
+// every pointer once (canonicalize) so that a malformed message fails here and nowhere later.
+Status DecodeCommand(const std::string& bytes, DecodedCommand* out) {
+  if (bytes.empty() || bytes.size() > kCommandBytesMax || bytes.size() % sizeof(capnp::word)) {
+    return Status::InvalidArgument("command of " + std::to_string(bytes.size()) +
+                                   " bytes is not a message within the " +
+                                   std::to_string(kCommandBytesMax) + "-byte limit");
+  }
+  out->words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(out->words.begin(), bytes.data(), bytes.size());
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = out->words.size() * 4 + 64;
+  options.nestingLimit = kCommandNestingMax;
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&] {
+                 out->reader = std::make_unique<capnp::FlatArrayMessageReader>(out->words, options);
+                 out->command = out->reader->getRoot<schema::Command>();
+                 out->hash = HashCommand(out->command);
+               })) {
+    return Status::InvalidArgument("malformed command: " +
+                                   std::string(exception->getDescription().cStr()));
+  }
+  if (out->command.getRequestId().size() == 0 || out->command.getActorId().size() == 0) {
+    return Status::InvalidArgument("every command needs a request id and an actor id");
+  }
+  out->key = RequestKey(out->command);
+  out->receipt_key = ReceiptKeyOf(out->command);
+  if (out->key.size() > kRequestKeyBytesMax) {
+    return Status::InvalidArgument("actor id and request id together exceed " +
+                                   std::to_string(kRequestKeyBytesMax) + " bytes");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 struct Writer::Pending {
-  std::string command;
+  // Decoded (and hashed) on the submitting thread, which keeps that work off the writer's.
+  std::unique_ptr<DecodedCommand> command;
+  Status decoded;  // ok, or why the command does not decode
   Done done;
   std::function<void(const domain::State&)> read;  // set for Read() requests instead
 };
@@ -140,6 +188,9 @@ Status Writer::LoadState() {
 }
 
 void Writer::Submit(std::string command, Done done) {
+  auto decoded = std::make_unique<DecodedCommand>();
+  Status decode = DecodeCommand(command, decoded.get());
+  command = std::string();  // the decoded command holds its own copy
   CommandResult refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -151,7 +202,7 @@ void Writer::Submit(std::string command, Done done) {
                                           std::to_string(options_.queue_commands_max) +
                                           " commands); retry shortly with the same request id");
     } else {
-      queue_.push_back(Pending{std::move(command), std::move(done), nullptr});
+      queue_.push_back(Pending{std::move(decoded), std::move(decode), std::move(done), nullptr});
     }
   }
   // Answered outside the lock: a callback may well submit again.
@@ -183,7 +234,7 @@ Status Writer::SubmitRead(std::function<void(const domain::State&)> read) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Shutdown("the writer has stopped");
-    queue_.push_back(Pending{std::string(), [](const CommandResult&) {}, std::move(read)});
+    queue_.push_back(Pending{nullptr, Status::Ok(), [](const CommandResult&) {}, std::move(read)});
   }
   work_cv_.notify_one();
   return Status::Ok();
@@ -225,52 +276,6 @@ void Writer::Run() {
 }  // namespace mulin::ledger
 
 namespace mulin::ledger {
-
-struct DecodedCommand {
-  kj::Array<capnp::word> words;
-  std::unique_ptr<capnp::FlatArrayMessageReader> reader;
-  schema::Command::Reader command;
-  std::string key;
-  std::string receipt_key;  // the redemption or sale it names, or ""
-  ContentHash hash;
-};
-
-namespace {
-
-// Commands come from outside (CLI, import, RPC): decode them within explicit limits, and touch
-// every pointer once (canonicalize) so that a malformed message fails here and nowhere later.
-Status DecodeCommand(const std::string& bytes, DecodedCommand* out) {
-  if (bytes.empty() || bytes.size() > kCommandBytesMax || bytes.size() % sizeof(capnp::word)) {
-    return Status::InvalidArgument("command of " + std::to_string(bytes.size()) +
-                                   " bytes is not a message within the " +
-                                   std::to_string(kCommandBytesMax) + "-byte limit");
-  }
-  out->words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(out->words.begin(), bytes.data(), bytes.size());
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = out->words.size() * 4 + 64;
-  options.nestingLimit = kCommandNestingMax;
-  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&] {
-                 out->reader = std::make_unique<capnp::FlatArrayMessageReader>(out->words, options);
-                 out->command = out->reader->getRoot<schema::Command>();
-                 out->hash = HashCommand(out->command);
-               })) {
-    return Status::InvalidArgument("malformed command: " +
-                                   std::string(exception->getDescription().cStr()));
-  }
-  if (out->command.getRequestId().size() == 0 || out->command.getActorId().size() == 0) {
-    return Status::InvalidArgument("every command needs a request id and an actor id");
-  }
-  out->key = RequestKey(out->command);
-  out->receipt_key = ReceiptKeyOf(out->command);
-  if (out->key.size() > kRequestKeyBytesMax) {
-    return Status::InvalidArgument("actor id and request id together exceed " +
-                                   std::to_string(kRequestKeyBytesMax) + " bytes");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 // Decides one decoded command against the state, evolving the state with its events so that later
 // commands of the group see them. `recorded` is the log's request index entry for its key, looked
@@ -330,9 +335,8 @@ long Writer::DecideOne(const DecodedCommand& decoded, const std::optional<Reques
 
 // Decodes every command of the group, then looks all their request keys up in one MultiGet: one
 // pass over the index instead of one Get per command.
-void Writer::DecodeGroup(const std::deque<Pending>& pending, std::vector<DecodedCommand>* decoded,
+void Writer::DecodeGroup(const std::deque<Pending>& pending,
                          std::vector<std::optional<RequestRecord>>* recorded, Group* group) {
-  decoded->resize(pending.size());
   recorded->resize(pending.size());
   std::vector<std::string_view> keys;
   std::vector<size_t> positions;
@@ -340,11 +344,12 @@ void Writer::DecodeGroup(const std::deque<Pending>& pending, std::vector<Decoded
   for (size_t i = 0; i < pending.size(); ++i) {
     if (pending[i].read) continue;
     Status& status = group->results[i].status;
-    status = broken_.ok() ? DecodeCommand(pending[i].command, &(*decoded)[i]) : broken_;
+    status = broken_.ok() ? pending[i].decoded : broken_;
     if (!status.ok()) continue;
-    keys.push_back((*decoded)[i].key);
+    const DecodedCommand& decoded = *pending[i].command;
+    keys.push_back(decoded.key);
     positions.push_back(i);
-    if (!(*decoded)[i].receipt_key.empty()) receipt_keys.push_back((*decoded)[i].receipt_key);
+    if (!decoded.receipt_key.empty()) receipt_keys.push_back(decoded.receipt_key);
   }
   Result<std::vector<std::optional<RequestRecord>>> found = log_->FindRequests(keys);
   // The redemptions and sales the commands name join the state for this group.
@@ -353,7 +358,7 @@ void Writer::DecodeGroup(const std::deque<Pending>& pending, std::vector<Decoded
       LoadReceipts(store_, receipt_keys, state_.get(), &group->receipts_read, &damaged);
   for (size_t k = 0; k < positions.size(); ++k) {
     const size_t i = positions[k];
-    const std::string& receipt_key = (*decoded)[i].receipt_key;
+    const std::string& receipt_key = pending[i].command->receipt_key;
     if (!found.ok()) {
       group->results[i].status = found.status();
     } else if (!receipt_key.empty() && !receipts.ok()) {
@@ -370,13 +375,12 @@ void Writer::ProcessGroup(std::deque<Pending>* pending) {
   Group group;
   group.results.resize(pending->size());
   std::vector<long> repeats(pending->size(), -1);
-  std::vector<DecodedCommand> decoded;
   std::vector<std::optional<RequestRecord>> recorded;
-  DecodeGroup(*pending, &decoded, &recorded, &group);
+  DecodeGroup(*pending, &recorded, &group);
   clock_high_us_ = std::max(clock_high_us_, options_.clock_us());
   for (size_t i = 0; i < pending->size(); ++i) {
     if ((*pending)[i].read || !group.results[i].status.ok()) continue;
-    repeats[i] = DecideOne(decoded[i], recorded[i], clock_high_us_, i, &group);
+    repeats[i] = DecideOne(*(*pending)[i].command, recorded[i], clock_high_us_, i, &group);
   }
   if (!group.requests.empty()) {
     Status appended = group.receipts_broken;
