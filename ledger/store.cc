@@ -38,9 +38,16 @@ rocksdb::ColumnFamilyOptions EventFamilyOptions() {
   return options;
 }
 
-// Request keys and receipt ids are read by exact key, and nearly every look-up misses (a new
-// request id, a new redemption's id): whole-key bloom filters in the tables and in the memtable
-// answer a miss without searching.
+// Request keys ("actor\x1frequest-id") and receipt keys (kind + redemption or sale id) are only
+// ever read by exact key, never iterated, and nearly every look-up misses (a new request id, a
+// new redemption's id): whole-key bloom filters in the tables and in the memtable answer a miss
+// without searching. Keys arrive in random order, so the memtable is a hash of small skip lists
+// rather than one large skip list: an insert no longer walks a search path of log(n) random keys
+// on the writer's thread (for receipts in one large list that was 23k instructions per
+// redemption, callgrind of writer_bench); the flush sorts them instead, in the background.
+constexpr size_t kPointKeyPrefixBytes = 24;  // the first bytes spread keys over the buckets
+constexpr size_t kPointMemtableBuckets = 256 * 1024;
+
 rocksdb::ColumnFamilyOptions PointLookupFamilyOptions() {
   rocksdb::ColumnFamilyOptions options;
   rocksdb::BlockBasedTableOptions table;
@@ -49,21 +56,9 @@ rocksdb::ColumnFamilyOptions PointLookupFamilyOptions() {
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   options.memtable_whole_key_filtering = true;
   options.memtable_prefix_bloom_size_ratio = 0.05;
+  options.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(kPointKeyPrefixBytes));
+  options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kPointMemtableBuckets));
   options.compression = rocksdb::kLZ4Compression;
-  return options;
-}
-
-// Request keys are "actor\x1frequest-id": their first bytes spread them over the hash buckets.
-constexpr size_t kRequestKeyPrefixBytes = 24;
-constexpr size_t kRequestMemtableBuckets = 256 * 1024;
-
-rocksdb::ColumnFamilyOptions RequestFamilyOptions() {
-  rocksdb::ColumnFamilyOptions options = PointLookupFamilyOptions();
-  // Keys arrive in random order and are only ever read by exact key (never iterated), so the
-  // memtable is a hash of small skip lists rather than one large skip list: an insert no longer
-  // walks a search path of log(n) random keys.
-  options.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(kRequestKeyPrefixBytes));
-  options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kRequestMemtableBuckets));
   return options;
 }
 
@@ -216,7 +211,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
       continue;
     }
     rocksdb::ColumnFamilyOptions cf = f == kEvents      ? EventFamilyOptions()
-                                      : f == kRequests  ? RequestFamilyOptions()
+                                      : f == kRequests  ? PointLookupFamilyOptions()
                                       : f == kSnapshots ? SnapshotFamilyOptions()
                                       : f == kReceipts  ? PointLookupFamilyOptions()
                                                         : rocksdb::ColumnFamilyOptions();
