@@ -104,8 +104,10 @@ class WriterTest : public ::testing::Test {
 
   void ExpectIndexHolds(const domain::State& state) {
     size_t entries = 0;
-    std::unique_ptr<rocksdb::Iterator> it(
-        store_->db()->NewIterator(rocksdb::ReadOptions(), store_->receipts()));
+    // The family's memtable is hashed by key prefix: iterating it needs a total-order seek.
+    rocksdb::ReadOptions all;
+    all.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(all, store_->receipts()));
     for (it->SeekToFirst(); it->Valid(); it->Next(), ++entries) {
       const std::string key = it->key().ToString();
       auto receipt = DecodeReceipt(key, it->value().ToString());
