@@ -3,6 +3,7 @@
 #define MULIN_BENCH_BENCH_UTIL_H_
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,7 +13,10 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,6 +31,41 @@ inline double ProcessCpuSeconds() {
   timespec now{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+// CPU time the process has spent in the kernel so far (all its threads), in seconds.
+inline double ProcessSystemSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds (user + system) of each live thread of this process, summed by thread name: where
+// a workload's CPU goes (the writer's thread, the submitting thread, RocksDB's flush and
+// compaction threads), which on a shared machine says more than wall time.
+inline std::map<std::string, double> ThreadCpuByName() {
+  std::map<std::string, double> out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::error_code error;
+  for (std::filesystem::directory_iterator it("/proc/self/task", error), end; !error && it != end;
+       it.increment(error)) {
+    std::ifstream stat_file(it->path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    const size_t open = stat.find('(');
+    const size_t close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int n = 3; n <= 15 && rest >> field; ++n) {
+      if (n == 14) utime = std::atof(field.c_str());
+      if (n == 15) stime = std::atof(field.c_str());
+    }
+    out[stat.substr(open + 1, close - open - 1)] += (utime + stime) / tick;
+  }
+  return out;
 }
 
 // One run of a measurement: its wall time, and the CPU time of the whole process (all threads).

@@ -70,19 +70,47 @@ double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events,
   return rate;
 }
 
+// CPU µs per event that threads named `name` (or, with a trailing '*', starting with it) spent
+// between two ThreadCpuByName() readings.
+double CpuUsPerEvent(const std::map<std::string, double>& before,
+                     const std::map<std::string, double>& after, const std::string& name,
+                     uint64_t events) {
+  double seconds = 0;
+  const bool prefix = !name.empty() && name.back() == '*';
+  const std::string stem = prefix ? name.substr(0, name.size() - 1) : name;
+  for (const auto& [thread, cpu] : after) {
+    if (prefix ? thread.rfind(stem, 0) != 0 : thread != stem) continue;
+    auto was = before.find(thread);
+    seconds += cpu - (was == before.end() ? 0 : was->second);
+  }
+  return seconds * 1e6 / static_cast<double>(events);
+}
+
 void Run(const Args& args) {
   std::vector<double> mulin_rates, raw_rates, ratio, closed_rates, p50, p99, p999;
+  std::vector<double> writer_cpu, submit_cpu, rocks_cpu, all_cpu, closed_cpu, closed_sys;
   for (int run = 0; run < args.runs; ++run) {
     auto l = OpenBenchLedger("writer-" + std::to_string(run));
     const uint64_t first = l->log->head().seq + 1;
     double mean_group = 0;
+    const auto threads_before = ThreadCpuByName();
+    const double cpu_before = ProcessCpuSeconds();
     mulin_rates.push_back(PipelinedAppends(l->writer.get(), args.events, "p", &mean_group));
+    const auto threads_after = ThreadCpuByName();
+    all_cpu.push_back((ProcessCpuSeconds() - cpu_before) * 1e6 / args.events);
+    writer_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "mulin-writer", args.events));
+    submit_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "writer_bench", args.events));
+    rocks_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "rocksdb:*", args.events));
     raw_rates.push_back(
         RawRocksDb(*l, first, args.events, static_cast<size_t>(std::max(1.0, mean_group))));
     ratio.push_back(mulin_rates.back() / raw_rates.back() * 100.0);
     std::vector<double> latencies;
+    const double closed_cpu_before = ProcessCpuSeconds();
+    const double closed_sys_before = ProcessSystemSeconds();
     closed_rates.push_back(
         ClosedLoopRedemptions(l->writer.get(), args.events, args.threads, "c", &latencies));
+    closed_cpu.push_back((ProcessCpuSeconds() - closed_cpu_before) * 1e6 / args.events);
+    closed_sys.push_back((ProcessSystemSeconds() - closed_sys_before) * 1e6 / args.events);
     p50.push_back(Percentile(&latencies, 0.50) * 1000.0);
     p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
     p999.push_back(Percentile(&latencies, 0.999) * 1000.0);
@@ -94,11 +122,19 @@ void Run(const Args& args) {
   PrintRow("1. raw RocksDB WriteBatch(sync) same bytes", SpreadOf(raw_rates), "events/s",
            "baseline");
   PrintRow("1. writer / raw", SpreadOf(ratio), "%", "budget >= 60");
+  // Where workload 1's CPU goes, per event (CPU time, not wall time: the figures a second core
+  // or a quieter machine would not change).
+  PrintRow("1. CPU per event: writer thread", SpreadOf(writer_cpu), "us");
+  PrintRow("1. CPU per event: submitting thread", SpreadOf(submit_cpu), "us");
+  PrintRow("1. CPU per event: RocksDB flush and compaction", SpreadOf(rocks_cpu), "us");
+  PrintRow("1. CPU per event: whole process", SpreadOf(all_cpu), "us");
   PrintRow("2. redemptions, " + std::to_string(args.threads) + " threads", SpreadOf(closed_rates),
            "cmds/s", "budget >= 150000");
   PrintRow("2. latency p50", SpreadOf(p50), "us");
   PrintRow("2. latency p99", SpreadOf(p99), "us", "budget <= 5000");
   PrintRow("2. latency p999", SpreadOf(p999), "us");
+  PrintRow("2. CPU per command: whole process", SpreadOf(closed_cpu), "us");
+  PrintRow("2. CPU per command: of which in the kernel", SpreadOf(closed_sys), "us");
 }
 
 }  // namespace
