@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,20 +52,45 @@ inline std::string RedeemCommand(uint64_t i, const std::string& prefix) {
 }
 
 // One submitting thread keeps kPipelineWindow redemptions in flight: the writer's throughput when
-// it is never short of work. Returns events/s; `mean_group` is events per synced WriteBatch.
+// it is never short of work. Returns events/s; `mean_group` is events per synced WriteBatch. The
+// submitter sleeps while the window is full (spinning would take a core from the writer's two
+// threads on a two-core machine).
 inline double PipelinedAppends(ledger::Writer* writer, uint64_t events, const std::string& prefix,
                                double* mean_group) {
-  std::atomic<uint64_t> done{0};
+  std::mutex mu;
+  std::condition_variable room;
+  uint64_t done = 0;     // guarded by mu
+  bool waiting = false;  // guarded by mu: the submitter sleeps until half the window is free,
+  uint64_t wake_at = 0;  // guarded by mu: that is, until `done` reaches this
   const ledger::WriterStats before = writer->stats();
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < events; ++i) {
-    while (i - done.load(std::memory_order_acquire) >= kPipelineWindow) std::this_thread::yield();
-    writer->Submit(RedeemCommand(i, prefix), [&done](const ledger::CommandResult& r) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      if (i - done >= kPipelineWindow) {
+        waiting = true;
+        wake_at = i - kPipelineWindow / 2;
+        room.wait(lock, [&] { return !waiting; });
+      }
+    }
+    writer->Submit(RedeemCommand(i, prefix), [&](const ledger::CommandResult& r) {
       Must(r.status.ok(), r.status.ToString());
-      done.fetch_add(1, std::memory_order_release);
+      bool wake = false;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++done;
+        if ((waiting && done >= wake_at) || done == events) {
+          waiting = false;
+          wake = true;
+        }
+      }
+      if (wake) room.notify_one();
     });
   }
-  while (done.load() < events) std::this_thread::yield();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    room.wait(lock, [&] { return done == events; });
+  }
   const double seconds = SecondsSince(start);
   const ledger::WriterStats after = writer->stats();
   *mean_group = static_cast<double>(after.events - before.events) /
