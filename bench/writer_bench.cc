@@ -88,7 +88,8 @@ double CpuUsPerEvent(const std::map<std::string, double>& before,
 
 void Run(const Args& args) {
   std::vector<double> mulin_rates, raw_rates, ratio, closed_rates, p50, p99, p999;
-  std::vector<double> writer_cpu, submit_cpu, rocks_cpu, all_cpu, closed_cpu, closed_sys;
+  std::vector<double> writer_cpu, commit_cpu, submit_cpu, rocks_cpu, all_cpu, closed_cpu,
+      closed_sys;
   for (int run = 0; run < args.runs; ++run) {
     auto l = OpenBenchLedger("writer-" + std::to_string(run));
     const uint64_t first = l->log->head().seq + 1;
@@ -99,6 +100,7 @@ void Run(const Args& args) {
     const auto threads_after = ThreadCpuByName();
     all_cpu.push_back((ProcessCpuSeconds() - cpu_before) * 1e6 / args.events);
     writer_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "mulin-writer", args.events));
+    commit_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "mulin-commit", args.events));
     submit_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "writer_bench", args.events));
     rocks_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "rocksdb:*", args.events));
     raw_rates.push_back(
@@ -125,6 +127,7 @@ void Run(const Args& args) {
   // Where workload 1's CPU goes, per event (CPU time, not wall time: the figures a second core
   // or a quieter machine would not change).
   PrintRow("1. CPU per event: writer thread", SpreadOf(writer_cpu), "us");
+  PrintRow("1. CPU per event: commit thread", SpreadOf(commit_cpu), "us");
   PrintRow("1. CPU per event: submitting thread", SpreadOf(submit_cpu), "us");
   PrintRow("1. CPU per event: RocksDB flush and compaction", SpreadOf(rocks_cpu), "us");
   PrintRow("1. CPU per event: whole process", SpreadOf(all_cpu), "us");

@@ -145,9 +145,9 @@ Result<Receipt> DecodeReceipt(std::string_view key, std::string_view value) {
 }
 
 Status ReceiptBatch::Add(schema::Event::Reader event,
-                         const std::unordered_map<std::string, Receipt>& base) {
+                         std::unordered_map<std::string, Receipt>* known) {
   auto body = event.getBody();
-  const std::string key = ReceiptKeyOf(event);
+  std::string key = ReceiptKeyOf(event);
   if (key.empty()) return Status::Ok();
   Receipt receipt;
   switch (body.which()) {
@@ -156,6 +156,8 @@ Status ReceiptBatch::Add(schema::Event::Reader event,
       receipt.volunteer_id = Str(r.getVolunteerId());
       receipt.merchant_id = Str(r.getMerchantId());
       receipt.amount = r.getPoints();
+      receipt.seq = event.getSeq();
+      receipt.recorded_at_us = event.getRecordedAtUs();
       break;
     }
     case Body::SALE_RECORDED: {
@@ -163,29 +165,24 @@ Status ReceiptBatch::Add(schema::Event::Reader event,
       receipt.merchant_id = Str(s.getMerchantId());
       receipt.amount = s.getGrossFen();
       receipt.contribution_fen = s.getContributionFen();
+      receipt.seq = event.getSeq();
+      receipt.recorded_at_us = event.getRecordedAtUs();
       break;
     }
     default: {  // a reversal
-      auto here = receipts_.find(key);
-      if (here != receipts_.end()) {
-        here->second.reversed_seq = event.getSeq();
-        return Status::Ok();
-      }
-      auto there = base.find(key);
-      if (there == base.end()) {
+      auto there = known->find(key);
+      if (there == known->end()) {
         return Status::Corruption("event " + std::to_string(event.getSeq()) + " reverses " +
                                       Describe(key) + ", which the index does not hold",
                                   event.getSeq());
       }
       receipt = there->second;
       receipt.reversed_seq = event.getSeq();
-      receipts_[key] = std::move(receipt);
-      return Status::Ok();
+      break;
     }
   }
-  receipt.seq = event.getSeq();
-  receipt.recorded_at_us = event.getRecordedAtUs();
-  receipts_[key] = std::move(receipt);
+  (*known)[key] = receipt;
+  receipts_[std::move(key)] = std::move(receipt);
   return Status::Ok();
 }
 
@@ -278,13 +275,12 @@ Result<uint64_t> CatchUpReceipts(Store* store, const EventLog& log) {
     if (!decoded.ok()) return decoded.status();
     const schema::Event::Reader event = decoded->event();
     const Body::Which kind = event.getBody().which();
-    if (kind == Body::REDEMPTION_REVERSED || kind == Body::SALE_REVERSED) {
-      // The receipt it reverses: in this batch, or in the index (read as of the head).
+    const std::string key = ReceiptKeyOf(event);
+    if ((kind == Body::REDEMPTION_REVERSED || kind == Body::SALE_REVERSED) && !base.count(key)) {
+      // The receipt it reverses: from this batch, or else from the index (read as of the head).
       std::string value;
-      const std::string key = ReceiptKeyOf(event);
       rocksdb::Status got =
           store->db()->Get(rocksdb::ReadOptions(), store->receipts(), key, &value);
-      base.clear();
       if (got.ok()) {
         Result<Receipt> receipt = DecodeReceipt(key, value);
         if (!receipt.ok()) return receipt.status();
@@ -293,12 +289,13 @@ Result<uint64_t> CatchUpReceipts(Store* store, const EventLog& log) {
         return FromRocks(got, "reading the receipt index");
       }
     }
-    MULIN_RETURN_IF_ERROR(batch.Add(event, base));
+    MULIN_RETURN_IF_ERROR(batch.Add(event, &base));
     if (++read % kCatchUpBatchEvents == 0 || cursor->seq() == head) {
       rocksdb::WriteBatch write;
       batch.WriteTo(store, cursor->seq(), &write);
       MULIN_RETURN_IF_ERROR(store->Write(&write, /*sync=*/true));
       batch.clear();
+      base.clear();  // all of it is in the index now
     }
   }
   MULIN_RETURN_IF_ERROR(cursor->status());

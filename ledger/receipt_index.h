@@ -63,13 +63,14 @@ std::string ReceiptKeyOf(schema::Event::Reader event);
 std::string EncodeReceipt(std::string_view key, const Receipt& receipt);
 Result<Receipt> DecodeReceipt(std::string_view key, std::string_view value);
 
-// Receipts being written in one batch, by key; reversals start from the entry already here or,
-// failing that, from `base` (the receipts read for the batch).
+// Receipts being written in one batch, by key.
 class ReceiptBatch {
  public:
-  // Records what `event` creates or reverses (nothing for other kinds). A reversal of a receipt
-  // found neither here nor in `base` is kCorruption: the event did not come from this log.
-  Status Add(schema::Event::Reader event, const std::unordered_map<std::string, Receipt>& base);
+  // Records what `event` creates or reverses (nothing for other kinds), starting a reversal from
+  // the receipt in `known` (the receipts read from the index, and those written since), and
+  // updates `known` to match. A reversal of a receipt `known` lacks is kCorruption: the event did
+  // not come from this log.
+  Status Add(schema::Event::Reader event, std::unordered_map<std::string, Receipt>* known);
   // Puts every receipt, then the marker `through_seq`, into `batch`.
   void WriteTo(Store* store, uint64_t through_seq, rocksdb::WriteBatch* batch) const;
   bool empty() const { return receipts_.empty(); }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <future>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ledger/domain/decide.h"
 #include "ledger/domain/evolve.h"
@@ -109,23 +110,39 @@ struct Writer::Pending {
   std::function<void(const domain::State&)> read;  // set for Read() requests instead
 };
 
-// One group of commands: decided in order, appended together, completed together.
+// One group of commands: decided in order on the writer thread, then appended together and
+// completed together on the commit thread.
 class Writer::Group {
  public:
+  std::deque<Pending> pending;
+  std::vector<CommandResult> results;
+  std::vector<long> repeats;            // an earlier command of this group it repeats, or -1
+  std::vector<long> in_flight_repeats;  // a command of the group in flight it repeats, or -1
+  std::vector<bool> is_read;  // Read()s, run on the writer thread once the group is settled
+  std::vector<std::function<void(const domain::State&)>> reads;
   std::vector<std::string> payloads;
   std::vector<RequestEntry> requests;
-  std::vector<CommandResult> results;
   std::vector<size_t> appended;  // indexes into results whose events are in `payloads`
+  uint64_t first_seq = 0;        // the seq its first event takes
   // Request keys decided earlier in this group (not yet in the log's index).
   std::unordered_map<std::string, std::pair<ContentHash, size_t>> keys;
-  // The receipts the group's commands name, as read from the index, and those its events write.
-  std::unordered_map<std::string, Receipt> receipts_read;
+  // The receipt keys its commands name, and the receipts its events create or reverse, with the
+  // receipt index's marker, for the batch.
+  std::vector<std::string> receipt_keys;
   ReceiptBatch receipts;
+  rocksdb::WriteBatch with;
   Status receipts_broken;  // an event the index could not take: the group is not appended
+  // Set before the hand-over: every command fails with it and nothing is appended.
+  Status fail;
+  Status appended_status;  // the commit thread's Append, ok when nothing was to be appended
+};
+
+struct Writer::HeldReceipts {
+  std::unordered_map<std::string, Receipt> receipts;
 };
 
 Writer::Writer(Store* store, EventLog* log, const WriterOptions& options)
-    : store_(store), log_(log), options_(options) {
+    : store_(store), log_(log), options_(options), held_(std::make_unique<HeldReceipts>()) {
   if (!options_.clock_us) options_.clock_us = SystemClockUs;
 }
 
@@ -134,6 +151,7 @@ Result<std::unique_ptr<Writer>> Writer::Open(Store* store, EventLog* log,
   if (store->read_only()) return Status::InvalidArgument("the writer needs a writable ledger");
   std::unique_ptr<Writer> writer(new Writer(store, log, options));
   MULIN_RETURN_IF_ERROR(writer->LoadState());
+  writer->committer_ = std::thread([w = writer.get()] { w->CommitLoop(); });
   writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
   return writer;
 }
@@ -145,6 +163,7 @@ Status Writer::LoadState() {
   Result<uint64_t> indexed = CatchUpReceipts(store_, *log_);
   if (!indexed.ok()) return indexed.status();
   state_ = std::make_unique<domain::State>();
+  held_->receipts.clear();
   Result<std::optional<Snapshot>> snapshot = ReadUsableSnapshot(store_, *log_);
   if (!snapshot.ok()) return snapshot.status();
   if (snapshot->has_value()) {
@@ -249,6 +268,16 @@ void Writer::Stop() {
   }
   work_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  StopCommitter();
+}
+
+void Writer::StopCommitter() {
+  {
+    std::lock_guard<std::mutex> lock(commit_mu_);
+    commit_stop_ = true;
+  }
+  commit_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
 }
 
 WriterStats Writer::stats() const {
@@ -259,20 +288,42 @@ WriterStats Writer::stats() const {
 void Writer::Run() {
   // Named for `top -H` and profiles: the one thread every command waits for.
   pthread_setname_np(pthread_self(), "mulin-writer");
-  std::deque<Pending> group;
   for (;;) {
+    auto group = std::make_unique<Group>();
     {
       std::unique_lock<std::mutex> lock(mu_);
       work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is done
+      if (queue_.empty()) break;  // stopping, and everything queued is decided
       const size_t take = std::min(queue_.size(), options_.group_commands_max);
       for (size_t i = 0; i < take; ++i) {
-        group.push_back(std::move(queue_.front()));
+        group->pending.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    ProcessGroup(&group);
-    group.clear();
+    DecideGroup(group.get());
+    HandOver(std::move(group));
+  }
+  // Everything decided is completed before Stop returns.
+  Settle().IgnoreError();
+}
+
+void Writer::CommitLoop() {
+  pthread_setname_np(pthread_self(), "mulin-commit");
+  for (;;) {
+    Group* group = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(commit_mu_);
+      commit_cv_.wait(lock, [this] { return commit_stop_ || commit_next_ != nullptr; });
+      if (commit_next_ == nullptr) return;
+      group = commit_next_;
+      commit_next_ = nullptr;
+    }
+    Commit(group);
+    {
+      std::lock_guard<std::mutex> lock(commit_mu_);
+      commit_busy_ = false;
+    }
+    commit_cv_.notify_all();
   }
 }
 
@@ -296,6 +347,17 @@ long Writer::DecideOne(const DecodedCommand& decoded, const std::optional<Reques
     if (earlier->second.first == decoded.hash) return static_cast<long>(earlier->second.second);
     result.status = conflict();
     return -1;
+  }
+  // A request of the group being appended may or may not be in the index yet: its own map says.
+  if (in_flight_ != nullptr) {
+    if (auto earlier = in_flight_->keys.find(decoded.key); earlier != in_flight_->keys.end()) {
+      if (earlier->second.first == decoded.hash) {
+        group->in_flight_repeats[index] = static_cast<long>(earlier->second.second);
+      } else {
+        result.status = conflict();
+      }
+      return -1;
+    }
   }
   if (recorded.has_value()) {
     if (recorded->content_hash != decoded.hash) {
@@ -323,7 +385,7 @@ long Writer::DecideOne(const DecodedCommand& decoded, const std::optional<Reques
     group->payloads.push_back(EncodeMessage(*message));
     const schema::Event::Reader event = message->getRoot<schema::Event>().asReader();
     domain::Evolve(state_.get(), event);
-    Status indexed = group->receipts.Add(event, group->receipts_read);
+    Status indexed = group->receipts.Add(event, &held_->receipts);
     if (!indexed.ok() && group->receipts_broken.ok()) group->receipts_broken = indexed;
   }
   const auto count = static_cast<uint32_t>(decision.events.size());
@@ -336,29 +398,33 @@ long Writer::DecideOne(const DecodedCommand& decoded, const std::optional<Reques
   return -1;
 }
 
-// Decodes every command of the group, then looks all their request keys up in one MultiGet: one
-// pass over the index instead of one Get per command.
-void Writer::DecodeGroup(const std::deque<Pending>& pending,
-                         std::vector<std::optional<RequestRecord>>* recorded, Group* group) {
+// Looks the request keys of the group's commands up in one MultiGet (one pass over the index
+// instead of one Get per command), and brings the receipts they name into the state with another.
+void Writer::DecodeGroup(Group* group, std::vector<std::optional<RequestRecord>>* recorded) {
+  std::deque<Pending>& pending = group->pending;
   recorded->resize(pending.size());
   std::vector<std::string_view> keys;
   std::vector<size_t> positions;
-  std::vector<std::string> receipt_keys;
+  group->is_read.assign(pending.size(), false);
   for (size_t i = 0; i < pending.size(); ++i) {
-    if (pending[i].read) continue;
+    if (pending[i].read) {
+      group->is_read[i] = true;
+      group->reads.push_back(std::move(group->pending[i].read));
+      continue;
+    }
     Status& status = group->results[i].status;
     status = broken_.ok() ? pending[i].decoded : broken_;
     if (!status.ok()) continue;
     const DecodedCommand& decoded = *pending[i].command;
     keys.push_back(decoded.key);
     positions.push_back(i);
-    if (!decoded.receipt_key.empty()) receipt_keys.push_back(decoded.receipt_key);
+    if (!decoded.receipt_key.empty()) group->receipt_keys.push_back(decoded.receipt_key);
   }
   Result<std::vector<std::optional<RequestRecord>>> found = log_->FindRequests(keys);
-  // The redemptions and sales the commands name join the state for this group.
+  // Receipts the state already holds (named by the group in flight) are current there.
   std::unordered_map<std::string, Status> damaged;
   Status receipts =
-      LoadReceipts(store_, receipt_keys, state_.get(), &group->receipts_read, &damaged);
+      LoadReceipts(store_, group->receipt_keys, state_.get(), &held_->receipts, &damaged);
   for (size_t k = 0; k < positions.size(); ++k) {
     const size_t i = positions[k];
     const std::string& receipt_key = pending[i].command->receipt_key;
@@ -374,54 +440,165 @@ void Writer::DecodeGroup(const std::deque<Pending>& pending,
   }
 }
 
-void Writer::ProcessGroup(std::deque<Pending>* pending) {
-  Group group;
-  group.results.resize(pending->size());
-  std::vector<long> repeats(pending->size(), -1);
+void Writer::DecideGroup(Group* group) {
+  const size_t n = group->pending.size();
+  group->results.resize(n);
+  group->repeats.assign(n, -1);
+  group->in_flight_repeats.assign(n, -1);
+  group->first_seq = state_->last_seq + 1;
   std::vector<std::optional<RequestRecord>> recorded;
-  DecodeGroup(*pending, &recorded, &group);
+  DecodeGroup(group, &recorded);
   clock_high_us_ = std::max(clock_high_us_, options_.clock_us());
-  for (size_t i = 0; i < pending->size(); ++i) {
-    if ((*pending)[i].read || !group.results[i].status.ok()) continue;
-    repeats[i] = DecideOne(*(*pending)[i].command, recorded[i], clock_high_us_, i, &group);
+  for (size_t i = 0; i < n; ++i) {
+    if (group->is_read[i] || !group->results[i].status.ok()) continue;
+    group->repeats[i] =
+        DecideOne(*group->pending[i].command, recorded[i], clock_high_us_, i, group);
   }
-  if (!group.requests.empty()) {
-    Status appended = group.receipts_broken;
-    if (appended.ok()) {
-      rocksdb::WriteBatch with;
-      group.receipts.WriteTo(store_, state_->last_seq, &with);
-      appended = log_->Append(group.payloads, group.requests, &with);
-    }
-    if (!appended.ok()) {
-      for (size_t i : group.appended) group.results[i] = CommandResult{appended, 0, 0, false};
-      // The state evolved past the log; the log is the truth, so rebuild the state from it.
-      Status reloaded = LoadState();
-      if (!reloaded.ok()) broken_ = reloaded;
+  if (!group->requests.empty()) group->receipts.WriteTo(store_, state_->last_seq, &group->with);
+}
+
+namespace {
+
+// Forgets the receipts of `keys` that `keep` does not name: the index holds them.
+void ForgetReceipts(const std::vector<std::string>& keys, const std::vector<std::string>& keep,
+                    domain::State* state, std::unordered_map<std::string, Receipt>* held) {
+  std::unordered_set<std::string_view> kept(keep.begin(), keep.end());
+  for (const std::string& key : keys) {
+    if (kept.count(key) != 0) continue;
+    held->erase(key);
+    const std::string id = key.substr(1);
+    if (key[0] == kRedemptionReceipt) {
+      state->redemptions.erase(id);
     } else {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.groups;
-      stats_.events += group.payloads.size();
+      state->sales.erase(id);
     }
   }
-  // Every receipt the group read or wrote is in the index now (or the state was rebuilt).
+}
+
+}  // namespace
+
+// Waits until the group in flight is appended and completed. If its append failed, the state (which
+// includes it) is rebuilt from the log. With nothing in flight the state matches the log's head,
+// and every receipt it held is in the index, so they are dropped. Returns the append's status.
+Status Writer::Settle() {
+  {
+    std::unique_lock<std::mutex> lock(commit_mu_);
+    commit_cv_.wait(lock, [this] { return !commit_busy_; });
+  }
+  Status appended = in_flight_ != nullptr ? in_flight_->appended_status : Status::Ok();
+  in_flight_.reset();
+  if (!appended.ok()) {
+    // The state evolved past the log; the log is the truth, so rebuild the state from it.
+    Status reloaded = LoadState();
+    if (!reloaded.ok()) broken_ = reloaded;
+  }
   DropReceipts(state_.get());
+  held_->receipts.clear();
+  return appended;
+}
+
+// Hands `group` to the commit thread once the group before it is durable.
+void Writer::HandOver(std::unique_ptr<Group> group) {
+  Group* previous = in_flight_.get();
+  std::vector<std::string> previous_keys;
+  if (previous != nullptr) {
+    {
+      std::unique_lock<std::mutex> lock(commit_mu_);
+      commit_cv_.wait(lock, [this] { return !commit_busy_; });
+    }
+    if (!previous->appended_status.ok()) {
+      group->fail = Status::IoError("not appended: the group before it failed to append (" +
+                                    previous->appended_status.message() +
+                                    "); retry with the same request id");
+    } else {
+      for (size_t i = 0; i < group->in_flight_repeats.size(); ++i) {
+        const long j = group->in_flight_repeats[i];
+        if (j < 0) continue;
+        group->results[i] = previous->results[j];
+        group->results[i].duplicate = group->results[i].status.ok();
+      }
+      previous_keys = std::move(previous->receipt_keys);
+    }
+  }
+  if (group->fail.ok() && !group->receipts_broken.ok()) group->fail = group->receipts_broken;
+  if (!group->fail.ok()) {
+    // Decided on a state that does not match the log: nothing of it is appended, and the state is
+    // rebuilt from the log (nothing is in flight now).
+    in_flight_.reset();
+    Status reloaded = LoadState();
+    if (!reloaded.ok()) broken_ = reloaded;
+  } else {
+    // The group before is in the index: its receipts stay only where this group names them.
+    ForgetReceipts(previous_keys, group->receipt_keys, state_.get(), &held_->receipts);
+  }
+  in_flight_ = std::move(group);
+  // Overlapping pays only when there is a next group to decide meanwhile. Otherwise (callers that
+  // wait for each answer, as terminals do) the hand-over's two thread wake-ups would be pure cost,
+  // so the writer thread appends the group itself.
+  bool next_waiting = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const Pending& p : *pending) stats_.commands += p.read ? 0 : 1;
+    next_waiting = !queue_.empty();
   }
-  for (size_t i = 0; i < pending->size(); ++i) {
-    Pending& p = (*pending)[i];
-    if (p.read) p.read(*state_);
-    if (repeats[i] >= 0) {
-      group.results[i] = group.results[repeats[i]];
-      group.results[i].duplicate = group.results[i].status.ok();
+  if (!next_waiting) {
+    Commit(in_flight_.get());
+  } else {
+    {
+      std::lock_guard<std::mutex> lock(commit_mu_);
+      commit_next_ = in_flight_.get();
+      commit_busy_ = true;
     }
-    p.done(group.results[i]);
+    commit_cv_.notify_all();
   }
+  const bool snapshot_due =
+      options_.snapshot_interval_events != 0 &&
+      state_->last_seq >= last_snapshot_seq_ + options_.snapshot_interval_events;
+  if (in_flight_->reads.empty() && !snapshot_due) return;
+  // Reads and snapshots see only what is durable.
+  std::vector<std::function<void(const domain::State&)>> reads = std::move(in_flight_->reads);
+  Settle().IgnoreError();
+  for (const auto& read : reads) read(*state_);
   if (broken_.ok()) {
-    Status snapshot = MaybeSnapshot();
     // A failed snapshot only lengthens the next start-up; the log is intact.
-    snapshot.IgnoreError();
+    MaybeSnapshot().IgnoreError();
+  }
+}
+
+// On the commit thread: appends the group's events, then completes its callers in order.
+void Writer::Commit(Group* group) {
+  Status appended = group->fail;
+  if (appended.ok() && !group->requests.empty()) {
+    if (log_->head().seq + 1 != group->first_seq) {
+      appended = Status::Corruption("group decided from seq " + std::to_string(group->first_seq) +
+                                    " but the log's head is " + std::to_string(log_->head().seq));
+    } else {
+      appended = log_->Append(group->payloads, group->requests, &group->with);
+    }
+  }
+  if (!group->fail.ok()) {
+    for (size_t i = 0; i < group->results.size(); ++i) {
+      if (!group->is_read[i]) group->results[i] = CommandResult{group->fail, 0, 0, false};
+    }
+  } else if (!appended.ok()) {
+    for (size_t i : group->appended) group->results[i] = CommandResult{appended, 0, 0, false};
+    group->appended_status = appended;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (appended.ok() && !group->requests.empty()) {
+      ++stats_.groups;
+      stats_.events += group->payloads.size();
+    }
+    for (bool read : group->is_read) stats_.commands += read ? 0 : 1;
+  }
+  for (size_t i = 0; i < group->pending.size(); ++i) {
+    Pending& p = group->pending[i];
+    if (group->is_read[i]) continue;  // run on the writer thread once this group is settled
+    if (group->repeats[i] >= 0 && group->fail.ok()) {
+      group->results[i] = group->results[group->repeats[i]];
+      group->results[i].duplicate = group->results[i].status.ok();
+    }
+    p.done(group->results[i]);
   }
 }
 

@@ -2,9 +2,17 @@
 //
 // Callers submit commands (serialised schema::Command messages) to a bounded queue; when it is full
 // they get kOverloaded at once. The writer thread takes a group of queued commands, decides each in
-// order against the state (a rejected command does not affect the others), appends the group's
-// events in one synced WriteBatch, then completes every caller. No lock guards a balance check: one
-// thread decides.
+// order against the state (a rejected command does not affect the others), and hands the group's
+// events to the commit thread, which appends them in one synced WriteBatch and then completes
+// every caller. No lock guards a balance check: one thread decides.
+//
+// Pipeline: while group N is being appended and synced, the writer thread decides group N+1 on the
+// state that includes N; N+1 is handed over only once N is durable, so the log is always a prefix
+// of what was decided and callers are completed in order. When no command is waiting behind N, the
+// writer thread appends N itself: there is nothing to overlap, and a hand-over costs wake-ups.
+// Should N fail to append, N+1 (decided on a state that included N) fails too, with a message to
+// retry, and the state is rebuilt from the log. Reads (Read/SubmitRead) and snapshots wait until
+// everything decided is durable.
 //
 // Idempotency (DESIGN §2.9): a command's request key is (actor id, request id). The same key with
 // the same content returns the original result and appends nothing, also after a restart (the log's
@@ -16,8 +24,8 @@
 // name with one MultiGet, writes those it creates or reverses in its own batch, and forgets them.
 //
 // Thread-safety: Submit/Execute from any number of threads. Completion callbacks run on the writer
-// thread and must not block. Ownership: the Writer borrows the Store and EventLog, which must
-// outlive it.
+// or the commit thread, one at a time and in order, and must not block. Ownership: the Writer
+// borrows the Store and EventLog, which must outlive it.
 #ifndef MULIN_LEDGER_WRITER_H_
 #define MULIN_LEDGER_WRITER_H_
 
@@ -82,10 +90,11 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  // Queues a serialised schema::Command. `done` is called exactly once, on the writer thread, or on
-  // the calling thread when the command is refused at once (overloaded, shut down). The command is
-  // decoded, checked against its limits and hashed here, on the calling thread: that work is a
-  // quarter of a redemption's and needs no state, so the writer's thread is spared it.
+  // Queues a serialised schema::Command. `done` is called exactly once: on the writer's or the
+  // commit thread, or on the calling thread when the command is refused at once (overloaded, shut
+  // down). The command is decoded, checked against its limits and hashed here, on the calling
+  // thread: that work is a quarter of a redemption's and needs no state, so the writer's thread is
+  // spared it.
   void Submit(std::string command, Done done);
   // Submits and waits for the result.
   CommandResult Execute(std::string command);
@@ -106,21 +115,32 @@ class Writer {
   struct Pending;
   class Group;
 
+  struct HeldReceipts;
+
   Writer(Store* store, EventLog* log, const WriterOptions& options);
   Status LoadState();
   void Run();
-  void ProcessGroup(std::deque<Pending>* group);
-  void DecodeGroup(const std::deque<Pending>& pending,
-                   std::vector<std::optional<RequestRecord>>* recorded, Group* group);
+  void DecideGroup(Group* group);
+  void DecodeGroup(Group* group, std::vector<std::optional<RequestRecord>>* recorded);
   long DecideOne(const DecodedCommand& decoded, const std::optional<RequestRecord>& recorded,
                  int64_t now_us, size_t index, Group* group);
+  void HandOver(std::unique_ptr<Group> group);
+  Status Settle();
+  void CommitLoop();
+  void Commit(Group* group);
+  void StopCommitter();
   Status MaybeSnapshot();
 
   Store* store_;
   EventLog* log_;
   WriterOptions options_;
   std::unique_ptr<domain::State> state_;  // touched only by the writer thread after Open
-  int64_t clock_high_us_ = 0;             // ledger clock: the latest recorded_at
+  // The receipts state_ holds, with their seqs: those named by the group being decided and by the
+  // one being committed (writer thread only).
+  std::unique_ptr<HeldReceipts> held_;
+  // The group handed to the commit thread and not yet settled (writer thread only).
+  std::unique_ptr<Group> in_flight_;
+  int64_t clock_high_us_ = 0;  // ledger clock: the latest recorded_at
   uint64_t last_snapshot_seq_ = 0;
   // Set when the state could not be rebuilt after a failed append; every later command fails with
   // it rather than be decided against a state that may not match the log.
@@ -132,6 +152,14 @@ class Writer {
   bool stopping_ = false;      // guarded by mu_
   WriterStats stats_;          // guarded by mu_
   std::thread thread_;
+
+  // The commit thread and its one-group hand-over slot.
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  Group* commit_next_ = nullptr;  // guarded by commit_mu_: handed over, not yet taken
+  bool commit_busy_ = false;      // guarded by commit_mu_: a group is handed over and not done
+  bool commit_stop_ = false;      // guarded by commit_mu_
+  std::thread committer_;
 };
 
 }  // namespace mulin::ledger

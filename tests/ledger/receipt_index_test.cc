@@ -195,6 +195,8 @@ TEST_F(ReceiptIndexTest, ADamagedEntryIsNamedAndNothingIsDecidedOnIt) {
   SetUpCommunities();
   GivePoints("V1", 100);
   Ok(Redeem("r1", "T1", "RD1", "V1", 30));
+  // A read waits until the writer holds nothing undurable, and so no receipt in memory either.
+  EXPECT_EQ(70, Balance("volunteer:V1", schema::Unit::POINTS));
   const std::string key = std::string(1, kRedemptionReceipt) + "RD1";
   std::string value;
   ASSERT_TRUE(store_->db()->Get(rocksdb::ReadOptions(), store_->receipts(), key, &value).ok());

@@ -244,5 +244,52 @@ TEST_F(WriterTest, ManyThreadsNeverOverdrawAndAcceptExactlyWhatBalancesAllow) {
   EXPECT_EQ(ReplayedState(), EncodedState());
 }
 
+// One command per group, submitted without waiting: each group is decided while the one before it
+// is being appended, so a retry, a conflicting reuse of a request id, a reversal and a duplicate
+// receipt id must all be recognised against a group that may not be in the index yet.
+TEST_F(WriterTest, GroupsDecidedWhileTheOneBeforeIsAppendedSeeItsRequestsAndReceipts) {
+  WriterOptions one_per_group;
+  one_per_group.group_commands_max = 1;
+  Open(one_per_group);
+  SetUpCommunities();
+  GivePoints("V1", 1000);
+  constexpr int kRounds = 100;
+  std::vector<std::future<CommandResult>> results;
+  auto submit = [&](std::string command) {
+    auto promise = std::make_shared<std::promise<CommandResult>>();
+    results.push_back(promise->get_future());
+    writer_->Submit(std::move(command),
+                    [promise](const CommandResult& r) { promise->set_value(r); });
+  };
+  constexpr int kPerRound = 6;
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string n = std::to_string(i);
+    submit(Redeem("r" + n, "T1", "RD" + n, "V1", 2));        // appended
+    submit(ReverseRedemption("x" + n, "T1", "RD" + n));      // reverses it, maybe still in flight
+    submit(ReverseRedemption("y" + n, "T1", "RD" + n));      // reverses it again: refused
+    submit(Redeem("r" + n, "T1", "RD" + n, "V1", 2));        // the first request again
+    submit(Redeem("r" + n, "T1", "RD-other" + n, "V1", 2));  // its request id, other content
+    submit(Redeem("d" + n, "T1", "RD" + n, "V1", 2));        // its redemption id again
+  }
+  for (int i = 0; i < kRounds; ++i) {
+    const CommandResult first = results[kPerRound * i].get();
+    const CommandResult reversal = results[kPerRound * i + 1].get();
+    const CommandResult second_reversal = results[kPerRound * i + 2].get();
+    const CommandResult again = results[kPerRound * i + 3].get();
+    const CommandResult conflict = results[kPerRound * i + 4].get();
+    const CommandResult duplicate_id = results[kPerRound * i + 5].get();
+    ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+    EXPECT_TRUE(reversal.status.ok()) << reversal.status.ToString();
+    EXPECT_EQ("already_reversed", second_reversal.status.reason_code())
+        << second_reversal.status.ToString();
+    EXPECT_TRUE(again.status.ok() && again.duplicate) << again.status.ToString();
+    EXPECT_EQ(first.first_seq, again.first_seq);
+    EXPECT_EQ(Code::kConflict, conflict.status.code()) << conflict.status.ToString();
+    EXPECT_EQ("duplicate_id", duplicate_id.status.reason_code()) << duplicate_id.status.ToString();
+  }
+  EXPECT_EQ(1000, Balance("volunteer:V1", schema::Unit::POINTS));
+  EXPECT_EQ(ReplayedState(), EncodedState());
+}
+
 }  // namespace
 }  // namespace mulin::ledger
