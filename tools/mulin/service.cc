@@ -31,8 +31,8 @@ void FillOutcome(const ledger::CommandResult& result, schema::Outcome::Builder o
 }
 
 // KJ hands a cross-thread promise's value over with atomics inside libkj-async, which is not built
-// with ThreadSanitizer, so under TSan every value the writer thread sends the loop looked like a
-// data race. HandOver (writer thread) and Arrived (loop thread) tell TSan of the hand-over: the
+// with ThreadSanitizer, so under TSan every value the writer's threads send the loop looked like a
+// data race. HandOver (a writer thread) and Arrived (loop thread) tell TSan of the hand-over: the
 // fulfiller's address is the token of a release and an acquire, and KJ's own bookkeeping inside
 // fulfill() is left out of the analysis. In other builds HandOver only fulfills.
 #if defined(__SANITIZE_THREAD__)
