@@ -41,29 +41,36 @@ inline double ProcessSystemSeconds() {
          static_cast<double>(usage.ru_stime.tv_usec) / 1e6;
 }
 
+// User + system CPU seconds in a /proc/.../stat file ("pid (comm) state ... utime stime ..."),
+// and the comm; 0 when it cannot be read.
+inline double StatCpuSeconds(const std::filesystem::path& stat_path, std::string* comm = nullptr) {
+  std::ifstream stat_file(stat_path);
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const size_t open = stat.find('(');
+  const size_t close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close + 2 > stat.size()) return 0;
+  if (comm != nullptr) *comm = stat.substr(open + 1, close - open - 1);
+  // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15, in clock ticks.
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int n = 3; n <= 15 && rest >> field; ++n) {
+    if (n == 14 || n == 15) ticks += std::atof(field.c_str());
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 // CPU seconds (user + system) of each live thread of this process, summed by thread name: where
 // a workload's CPU goes (the writer's thread, the submitting thread, RocksDB's flush and
 // compaction threads), which on a shared machine says more than wall time.
 inline std::map<std::string, double> ThreadCpuByName() {
   std::map<std::string, double> out;
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   std::error_code error;
   for (std::filesystem::directory_iterator it("/proc/self/task", error), end; !error && it != end;
        it.increment(error)) {
-    std::ifstream stat_file(it->path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
-    const size_t open = stat.find('(');
-    const size_t close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) continue;
-    // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
-    std::istringstream rest(stat.substr(close + 2));
-    std::string field;
-    double utime = 0, stime = 0;
-    for (int n = 3; n <= 15 && rest >> field; ++n) {
-      if (n == 14) utime = std::atof(field.c_str());
-      if (n == 15) stime = std::atof(field.c_str());
-    }
-    out[stat.substr(open + 1, close - open - 1)] += (utime + stime) / tick;
+    std::string comm;
+    const double seconds = StatCpuSeconds(it->path() / "stat", &comm);
+    out[comm] += seconds;
   }
   return out;
 }

@@ -74,7 +74,14 @@ void Connection(const std::string& address, int t, uint64_t count, std::vector<d
   }
 }
 
-double OverRpc(const Args& args, int run, std::vector<double>* latencies) {
+// CPU µs per command of the server process and of this one (the 64 client connections), over the
+// commands of one run: on one machine they share the cores.
+struct RpcCpu {
+  double server_us = 0;
+  double clients_us = 0;
+};
+
+double OverRpc(const Args& args, int run, std::vector<double>* latencies, RpcCpu* cpu) {
   auto l = OpenBenchLedger("rpc-" + std::to_string(run));
   IssueCredentials(l.get(), args.connections);
   l->Close();
@@ -83,12 +90,18 @@ double OverRpc(const Args& args, int run, std::vector<double>* latencies) {
   const uint64_t each = args.commands / args.connections;
   std::vector<std::vector<double>> per(args.connections);
   std::vector<std::thread> threads;
+  const std::string server_stat = "/proc/" + std::to_string(server.pid()) + "/stat";
+  const double server_before = StatCpuSeconds(server_stat);
+  const double clients_before = ProcessCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   for (int c = 0; c < args.connections; ++c) {
     threads.emplace_back(Connection, server.address(), c, each, &per[c]);
   }
   for (auto& t : threads) t.join();
   const double rate = static_cast<double>(each * args.connections) / SecondsSince(start);
+  const double commands = static_cast<double>(each * args.connections);
+  cpu->server_us = (StatCpuSeconds(server_stat) - server_before) * 1e6 / commands;
+  cpu->clients_us = (ProcessCpuSeconds() - clients_before) * 1e6 / commands;
   Must(server.Stop() == 0, "mulin serve did not stop cleanly");
   for (auto& v : per) latencies->insert(latencies->end(), v.begin(), v.end());
   return rate;
@@ -119,10 +132,13 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::vector<double> rates, p50, p99, p999;
+  std::vector<double> rates, p50, p99, p999, server_us, clients_us;
   for (int run = 0; run < args.runs; ++run) {
     std::vector<double> latencies;
-    rates.push_back(OverRpc(args, run, &latencies));
+    mulin::bench::RpcCpu cpu;
+    rates.push_back(OverRpc(args, run, &latencies, &cpu));
+    server_us.push_back(cpu.server_us);
+    clients_us.push_back(cpu.clients_us);
     p50.push_back(Percentile(&latencies, 0.50) * 1000.0);
     p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
     p999.push_back(Percentile(&latencies, 0.999) * 1000.0);
@@ -133,5 +149,10 @@ int main(int argc, char** argv) {
   PrintRow("3. latency p50", SpreadOf(p50), "us");
   PrintRow("3. latency p99", SpreadOf(p99), "us", "budget <= 10000");
   PrintRow("3. latency p999", SpreadOf(p999), "us");
+  // On one machine server and clients share the cores; the server's CPU alone says what a
+  // deployment with the terminals elsewhere could reach (cores / CPU per redemption).
+  PrintRow("3. CPU per redemption: mulin serve", SpreadOf(server_us), "us");
+  PrintRow("3. CPU per redemption: the " + std::to_string(args.connections) + " client connections",
+           SpreadOf(clients_us), "us");
   return 0;
 }

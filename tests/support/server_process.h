@@ -26,6 +26,7 @@ class ServerProcess {
 
   const std::string& address() const { return address_; }
   const std::string& log_path() const { return log_path_; }
+  pid_t pid() const { return pid_; }
 
  private:
   std::string binary_;
