@@ -124,13 +124,12 @@ class Writer::Group {
   std::vector<RequestEntry> requests;
   std::vector<size_t> appended;  // indexes into results whose events are in `payloads`
   uint64_t first_seq = 0;        // the seq its first event takes
+  uint64_t last_seq = 0;         // the seq its last event takes (first_seq - 1 when none)
   // Request keys decided earlier in this group (not yet in the log's index).
   std::unordered_map<std::string, std::pair<ContentHash, size_t>> keys;
-  // The receipt keys its commands name, and the receipts its events create or reverse, with the
-  // receipt index's marker, for the batch.
+  // The receipt keys its commands name, and the receipts its events create or reverse.
   std::vector<std::string> receipt_keys;
   ReceiptBatch receipts;
-  rocksdb::WriteBatch with;
   Status receipts_broken;  // an event the index could not take: the group is not appended
   // Set before the hand-over: every command fails with it and nothing is appended.
   Status fail;
@@ -454,7 +453,7 @@ void Writer::DecideGroup(Group* group) {
     group->repeats[i] =
         DecideOne(*group->pending[i].command, recorded[i], clock_high_us_, i, group);
   }
-  if (!group->requests.empty()) group->receipts.WriteTo(store_, state_->last_seq, &group->with);
+  group->last_seq = state_->last_seq;
 }
 
 namespace {
@@ -572,7 +571,9 @@ void Writer::Commit(Group* group) {
       appended = Status::Corruption("group decided from seq " + std::to_string(group->first_seq) +
                                     " but the log's head is " + std::to_string(log_->head().seq));
     } else {
-      appended = log_->Append(group->payloads, group->requests, &group->with);
+      rocksdb::WriteBatch with;
+      group->receipts.WriteTo(store_, group->last_seq, &with);
+      appended = log_->Append(group->payloads, group->requests, &with);
     }
   }
   if (!group->fail.ok()) {
