@@ -11,18 +11,22 @@ namespace {
 constexpr char kPageTag = 'p';
 constexpr char kTipTag = 't';
 
-std::string PageKey(std::string_view account, uint64_t page) {
-  std::string key(1, kPageTag);
-  AppendKeyString(&key, account);
-  AppendKeyU64(&key, page);
-  return key;
+// The tip's fields, a fixed row (codec.h): the fold updates them in place.
+constexpr size_t kTipBalanceField = 0;
+constexpr size_t kTipEntriesField = 1;
+constexpr size_t kTipFields = 2;
+
+// The key builders write into `*key`, whose buffer the fold reuses for every posting.
+void PageKey(std::string_view account, uint64_t page, std::string* key) {
+  key->assign(1, kPageTag);
+  AppendKeyString(key, account);
+  AppendKeyU64(key, page);
 }
 
-std::string TipKey(std::string_view account, schema::Unit unit) {
-  std::string key(1, kTipTag);
-  AppendKeyString(&key, account);
-  key.push_back(static_cast<char>(unit));
-  return key;
+void TipKey(std::string_view account, schema::Unit unit, std::string* key) {
+  key->assign(1, kTipTag);
+  AppendKeyString(key, account);
+  key->push_back(static_cast<char>(unit));
 }
 
 bool DecodePageKey(std::string_view key, std::string* account, uint64_t* page) {
@@ -132,20 +136,22 @@ Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
   const std::vector<domain::Posting>& postings = *context.postings;
   for (size_t i = 0; i < postings.size(); ++i) {
     const domain::Posting& posting = postings[i];
-    Result<std::string*> tip_value = rows->Mutable(TipKey(posting.account, posting.unit));
+    TipKey(posting.account, posting.unit, &key_);
+    Result<std::string*> tip_value = rows->Mutable(key_);
     if (!tip_value.ok()) return tip_value.status();
-    Tip tip;
-    if (!(*tip_value)->empty() && !DecodeTip(**tip_value, &tip)) {
+    std::string* tip = *tip_value;
+    if (!OpenFixedRow(tip, kTipFields)) {
       return Status::Corruption(
           "audit: the running balance of " + posting.account + " does not decode", context.seq);
     }
-    if (__builtin_add_overflow(tip.balance, posting.delta, &tip.balance)) {
+    int64_t balance = static_cast<int64_t>(FixedField(*tip, kTipBalanceField));
+    if (__builtin_add_overflow(balance, posting.delta, &balance)) {
       return Status::Corruption("audit: " + posting.account + " overflows int64", context.seq);
     }
-    ++tip.entries;
-    **tip_value = ValueWriter().I64(tip.balance).U64(tip.entries).Finish();
-    Result<std::string*> page =
-        rows->Mutable(PageKey(posting.account, context.seq / kAuditPageEvents));
+    SetFixedField(tip, kTipBalanceField, static_cast<uint64_t>(balance));
+    AddToField(tip, kTipEntriesField, 1);
+    PageKey(posting.account, context.seq / kAuditPageEvents, &key_);
+    Result<std::string*> page = rows->Mutable(key_);
     if (!page.ok()) return page.status();
     AuditEntry entry;
     entry.seq = context.seq;
@@ -154,7 +160,7 @@ Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
     entry.time_us = context.event.getRecordedAtUs();
     entry.kind = context.event.getBody().which();
     entry.delta = posting.delta;
-    entry.balance = tip.balance;
+    entry.balance = balance;
     entry.counterparty = Counterparty(postings, i);
     AppendEntry(entry, *page);
   }

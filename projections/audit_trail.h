@@ -54,6 +54,9 @@ class AuditTrailProjection final : public Projection {
   std::pair<std::string, std::string> DescribeDifference(std::string_view row_key,
                                                          std::string_view expected,
                                                          std::string_view found) const override;
+
+ private:
+  std::string key_;  // the row key being built, reused across postings
 };
 
 // Visits the entries of `account` recorded in [from_us, to_us), in seq order, until `visit`

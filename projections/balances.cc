@@ -6,21 +6,23 @@
 namespace mulin::projections {
 namespace {
 
-std::string BalanceKey(std::string_view account, schema::Unit unit) {
-  std::string key;
-  AppendKeyString(&key, account);
-  key.push_back(static_cast<char>(unit));
-  return key;
+// The value's fields, a fixed row (codec.h): the fold updates them in place.
+constexpr size_t kBalanceField = 0;
+constexpr size_t kPostingsField = 1;
+constexpr size_t kLastSeqField = 2;
+constexpr size_t kBalanceFields = 3;
+
+// Into `*key`, whose buffer the fold reuses for every posting.
+void BalanceKey(std::string_view account, schema::Unit unit, std::string* key) {
+  key->clear();
+  AppendKeyString(key, account);
+  key->push_back(static_cast<char>(unit));
 }
 
 bool DecodeBalanceKey(std::string_view key, Balance* out) {
   if (!ReadKeyString(&key, &out->account) || key.size() != 1) return false;
   out->unit = static_cast<schema::Unit>(static_cast<uint8_t>(key[0]));
   return true;
-}
-
-std::string EncodeBalanceValue(const Balance& balance) {
-  return ValueWriter().I64(balance.balance).U64(balance.postings).U64(balance.last_seq).Finish();
 }
 
 bool DecodeBalanceValue(std::string_view value, Balance* out) {
@@ -35,19 +37,21 @@ bool DecodeBalanceValue(std::string_view value, Balance* out) {
 
 Status BalancesProjection::Apply(const EventContext& context, Rows* rows) {
   for (const domain::Posting& posting : *context.postings) {
-    Result<std::string*> value = rows->Mutable(BalanceKey(posting.account, posting.unit));
+    BalanceKey(posting.account, posting.unit, &key_);
+    Result<std::string*> value = rows->Mutable(key_);
     if (!value.ok()) return value.status();
-    Balance balance;
-    if (!(*value)->empty() && !DecodeBalanceValue(**value, &balance)) {
+    std::string* row = *value;
+    if (!OpenFixedRow(row, kBalanceFields)) {
       return Status::Corruption("balances: the row of " + posting.account + " does not decode",
                                 context.seq);
     }
-    if (__builtin_add_overflow(balance.balance, posting.delta, &balance.balance)) {
+    int64_t balance = static_cast<int64_t>(FixedField(*row, kBalanceField));
+    if (__builtin_add_overflow(balance, posting.delta, &balance)) {
       return Status::Corruption("balances: " + posting.account + " overflows int64", context.seq);
     }
-    ++balance.postings;
-    balance.last_seq = context.seq;
-    **value = EncodeBalanceValue(balance);
+    SetFixedField(row, kBalanceField, static_cast<uint64_t>(balance));
+    AddToField(row, kPostingsField, 1);
+    SetFixedField(row, kLastSeqField, context.seq);
   }
   return Status::Ok();
 }

@@ -33,6 +33,9 @@ class BalancesProjection final : public Projection {
   Status Apply(const EventContext& context, Rows* rows) override;
   std::string DescribeKey(std::string_view row_key) const override;
   std::string DescribeValue(std::string_view row_key, std::string_view value) const override;
+
+ private:
+  std::string key_;  // the row key being built, reused across postings
 };
 
 // The balances of `account` in each unit it has postings in (none when it has none).

@@ -9,6 +9,8 @@
 //   value u32  := fixed32 little-endian
 //   value u8   := one byte
 //   value str  := length: fixed32 little-endian  bytes[length]
+//   fixed row  := value i64/u64 *   (a row of a known number of fixed64 fields: a fold updates
+//                                   its fields in place instead of decoding and re-encoding it)
 //
 // Thread-safety: pure functions; a ValueReader belongs to one thread.
 #ifndef MULIN_PROJECTIONS_CODEC_H_
@@ -73,6 +75,28 @@ class ValueReader {
   std::string_view in_;
   bool ok_ = true;
 };
+
+// A fixed row of `fields` fields, opened for the field functions below: a new row ("") becomes
+// all zeros; false when the row has any other size than `fields` × 8 (it does not decode).
+inline bool OpenFixedRow(std::string* value, size_t fields) {
+  if (value->empty()) value->assign(fields * 8, '\0');
+  return value->size() == fields * 8;
+}
+
+inline uint64_t FixedField(std::string_view value, size_t field) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(value[field * 8 + i]);
+  return v;
+}
+
+inline void SetFixedField(std::string* value, size_t field, uint64_t v) {
+  for (int i = 0; i < 8; ++i) (*value)[field * 8 + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+// Adds with wrap-around, as the fields are stored (two's complement for the signed ones).
+inline void AddToField(std::string* value, size_t field, int64_t delta) {
+  SetFixedField(value, field, FixedField(*value, field) + static_cast<uint64_t>(delta));
+}
 
 // "0x1f2e…" (at most a few bytes) for reporting a row that does not decode.
 std::string DescribeBytes(std::string_view bytes);

@@ -16,16 +16,20 @@ constexpr char kPageTag = 'p';
 constexpr char kTipTag = 't';
 constexpr std::string_view kFundKind = "fund";
 
-std::string PagePrefix(std::string_view community) {
-  std::string key(1, kPageTag);
-  AppendKeyString(&key, community);
-  return key;
+// The tip's fields, a fixed row (codec.h): the fold updates them in place.
+constexpr size_t kTipBalanceField = 0;
+constexpr size_t kTipEntriesField = 1;
+constexpr size_t kTipFields = 2;
+
+// The key builders write into `*key`, whose buffer the fold reuses for every posting.
+void PagePrefix(std::string_view community, std::string* key) {
+  key->assign(1, kPageTag);
+  AppendKeyString(key, community);
 }
 
-std::string TipKey(std::string_view community) {
-  std::string key(1, kTipTag);
-  AppendKeyString(&key, community);
-  return key;
+void TipKey(std::string_view community, std::string* key) {
+  key->assign(1, kTipTag);
+  AppendKeyString(key, community);
 }
 
 bool DecodePageKey(std::string_view key, std::string* community, uint64_t* page) {
@@ -76,11 +80,12 @@ std::string EntryText(const FundEntry& e) {
 // Visits a community's fund movements in seq order until `visit` returns false.
 Status ForEachMovement(const RowStore& store, std::string_view community,
                        const std::function<bool(FundEntry&)>& visit) {
-  const std::string rows = RowPrefix(kFundName);
+  std::string prefix;
+  PagePrefix(community, &prefix);
   Status problem;
   std::vector<FundEntry> entries;
   MULIN_RETURN_IF_ERROR(ScanPrefix(
-      store, rows + PagePrefix(community), [&](std::string_view key, std::string_view value) {
+      store, RowPrefix(kFundName) + prefix, [&](std::string_view key, std::string_view value) {
         entries.clear();
         if (!DecodePage(value, &entries)) {
           problem = Status::Corruption("fund: row " + DescribeBytes(key) + " does not decode");
@@ -164,18 +169,20 @@ Status FundStatementProjection::Apply(const EventContext& context, Rows* rows) {
     const domain::Posting& posting = postings[i];
     if (posting.unit != schema::Unit::FEN || AccountKind(posting.account) != kFundKind) continue;
     const std::string_view community = AccountOwner(posting.account);
-    Result<std::string*> tip = rows->Mutable(TipKey(community));
-    if (!tip.ok()) return tip.status();
-    int64_t balance_fen = 0;
-    uint64_t entries = 0;
-    if (!(*tip)->empty() && !DecodeTip(**tip, &balance_fen, &entries)) {
+    TipKey(community, &key_);
+    Result<std::string*> tip_value = rows->Mutable(key_);
+    if (!tip_value.ok()) return tip_value.status();
+    std::string* tip = *tip_value;
+    if (!OpenFixedRow(tip, kTipFields)) {
       return Status::Corruption("fund: the balance row of " + posting.account + " does not decode",
                                 context.seq);
     }
+    int64_t balance_fen = static_cast<int64_t>(FixedField(*tip, kTipBalanceField));
     if (__builtin_add_overflow(balance_fen, posting.delta, &balance_fen)) {
       return Status::Corruption("fund: " + posting.account + " overflows int64", context.seq);
     }
-    **tip = ValueWriter().I64(balance_fen).U64(entries + 1).Finish();
+    SetFixedField(tip, kTipBalanceField, static_cast<uint64_t>(balance_fen));
+    AddToField(tip, kTipEntriesField, 1);
     FundEntry entry;
     entry.seq = context.seq;
     entry.index = static_cast<uint32_t>(i);
@@ -185,9 +192,9 @@ Status FundStatementProjection::Apply(const EventContext& context, Rows* rows) {
     entry.balance_fen = balance_fen;
     entry.counterparty = Counterparty(postings, i);
     FillReference(context.event, &entry);
-    std::string key = PagePrefix(community);
-    AppendKeyU64(&key, context.seq / kFundPageEvents);
-    Result<std::string*> page = rows->Mutable(key);
+    PagePrefix(community, &key_);
+    AppendKeyU64(&key_, context.seq / kFundPageEvents);
+    Result<std::string*> page = rows->Mutable(key_);
     if (!page.ok()) return page.status();
     AppendEntry(entry, *page);
   }

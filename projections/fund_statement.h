@@ -83,6 +83,9 @@ class FundStatementProjection final : public Projection {
   std::pair<std::string, std::string> DescribeDifference(std::string_view row_key,
                                                          std::string_view expected,
                                                          std::string_view found) const override;
+
+ private:
+  std::string key_;  // the row key being built, reused across postings
 };
 
 // Builds the statement from the fund rows in `store`. closing = opening + contributions −

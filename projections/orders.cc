@@ -26,26 +26,6 @@ constexpr size_t kVolunteersField = kMinutesField + 1;
 constexpr size_t kCommunityFields = kVolunteersField + 1;
 constexpr size_t kVolunteerFields = 2;  // minutes, deliveries
 
-// The community and volunteer rows are runs of fixed64 fields: the fold adds to one field in
-// place instead of decoding and re-encoding every field for every event. A new row ("") becomes
-// all zeros; a row of any other size does not decode.
-bool OpenFixedRow(std::string* value, size_t fields) {
-  if (value->empty()) value->assign(fields * 8, '\0');
-  return value->size() == fields * 8;
-}
-
-uint64_t FixedField(const std::string& value, size_t field) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(value[field * 8 + i]);
-  return v;
-}
-
-// Adds with wrap-around, as the fields are stored (two's complement for the signed ones).
-void AddToField(std::string* value, size_t field, int64_t delta) {
-  const uint64_t v = FixedField(*value, field) + static_cast<uint64_t>(delta);
-  for (int i = 0; i < 8; ++i) (*value)[field * 8 + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-
 // The pending value of a fixed-width row, opened for AddToField.
 Result<std::string*> OpenFixed(Rows* rows, const std::string& key, size_t fields, uint64_t seq,
                                bool* existed) {
