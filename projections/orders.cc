@@ -52,38 +52,41 @@ Result<std::string*> Load(Rows* rows, const std::string& key, Decode decode, uin
   return value;
 }
 
+// A text field of the event, as assigning it to a std::string reads it (up to its first NUL).
+std::string_view View(capnp::Text::Reader text) { return text.cStr(); }
+
 // The order an event is about, or false for events that are not about an order.
-bool OrderIdOf(schema::Event::Body::Reader body, std::string* id) {
+bool OrderIdOf(schema::Event::Body::Reader body, std::string_view* id) {
   switch (body.which()) {
     case Which::ORDER_PLACED:
-      *id = body.getOrderPlaced().getOrderId();
+      *id = View(body.getOrderPlaced().getOrderId());
       return true;
     case Which::ORDER_DISPATCHED:
-      *id = body.getOrderDispatched().getOrderId();
+      *id = View(body.getOrderDispatched().getOrderId());
       return true;
     case Which::ORDER_ACCEPTED:
-      *id = body.getOrderAccepted().getOrderId();
+      *id = View(body.getOrderAccepted().getOrderId());
       return true;
     case Which::ORDER_DELIVERED:
-      *id = body.getOrderDelivered().getOrderId();
+      *id = View(body.getOrderDelivered().getOrderId());
       return true;
     case Which::ORDER_RATED:
-      *id = body.getOrderRated().getOrderId();
+      *id = View(body.getOrderRated().getOrderId());
       return true;
     case Which::ORDER_CANCELLED:
-      *id = body.getOrderCancelled().getOrderId();
+      *id = View(body.getOrderCancelled().getOrderId());
       return true;
     case Which::POINTS_CREDITED:
-      *id = body.getPointsCredited().getOrderId();
+      *id = View(body.getPointsCredited().getOrderId());
       return true;
     case Which::POINTS_HELD:
-      *id = body.getPointsHeld().getOrderId();
+      *id = View(body.getPointsHeld().getOrderId());
       return true;
     case Which::HELD_POINTS_APPROVED:
-      *id = body.getHeldPointsApproved().getOrderId();
+      *id = View(body.getHeldPointsApproved().getOrderId());
       return true;
     case Which::HELD_POINTS_REJECTED:
-      *id = body.getHeldPointsRejected().getOrderId();
+      *id = View(body.getHeldPointsRejected().getOrderId());
       return true;
     default:
       return false;
@@ -145,8 +148,9 @@ void Advance(const EventContext& context, Order* order) {
   }
 }
 
-// Service minutes per volunteer and per community, from the minutes postings.
-Status ApplyMinutes(const EventContext& context, Rows* rows) {
+// Service minutes per volunteer and per community, from the minutes postings. `*key` is the
+// fold's reusable key buffer.
+Status ApplyMinutes(const EventContext& context, Rows* rows, std::string* key) {
   const std::vector<domain::Posting>& postings = *context.postings;
   for (size_t i = 0; i < postings.size(); ++i) {
     const domain::Posting& posting = postings[i];
@@ -155,17 +159,16 @@ Status ApplyMinutes(const EventContext& context, Rows* rows) {
     }
     const std::string other = Counterparty(postings, i);
     const std::string_view other_kind = AccountKind(other);
-    const std::string community = other_kind == "service" || other_kind == "adjustments"
-                                      ? std::string(AccountOwner(other))
-                                      : std::string(context.event.getCommunityId());
+    const std::string_view community = other_kind == "service" || other_kind == "adjustments"
+                                           ? AccountOwner(other)
+                                           : View(context.event.getCommunityId());
     bool known = false;
-    Result<std::string*> volunteer =
-        OpenFixed(rows, TaggedKey(kVolunteerTag, community, AccountOwner(posting.account)),
-                  kVolunteerFields, context.seq, &known);
+    TaggedKey(kVolunteerTag, community, AccountOwner(posting.account), key);
+    Result<std::string*> volunteer = OpenFixed(rows, *key, kVolunteerFields, context.seq, &known);
     if (!volunteer.ok()) return volunteer.status();
     bool counted = false;
-    Result<std::string*> sums = OpenFixed(rows, TaggedKey(kCommunityTag, community),
-                                          kCommunityFields, context.seq, &counted);
+    TaggedKey(kCommunityTag, community, {}, key);
+    Result<std::string*> sums = OpenFixed(rows, *key, kCommunityFields, context.seq, &counted);
     if (!sums.ok()) return sums.status();
     AddToField(*volunteer, 0, posting.delta);
     AddToField(*volunteer, 1, context.event.getBody().which() == Which::ORDER_DELIVERED ? 1 : 0);
@@ -186,27 +189,28 @@ const char* OrderStateName(OrderState state) {
 }
 
 Status OrdersProjection::Apply(const EventContext& context, Rows* rows) {
-  MULIN_RETURN_IF_ERROR(ApplyMinutes(context, rows));
-  std::string order_id;
+  MULIN_RETURN_IF_ERROR(ApplyMinutes(context, rows, &key_));
+  std::string_view order_id;
   if (!OrderIdOf(context.event.getBody(), &order_id)) return Status::Ok();
   Order order;
   bool existed = false;
-  Result<std::string*> order_row =
-      Load(rows, TaggedKey(kOrderTag, order_id), DecodeOrder, context.seq, &order, &existed);
+  TaggedKey(kOrderTag, order_id, {}, &key_);
+  Result<std::string*> order_row = Load(rows, key_, DecodeOrder, context.seq, &order, &existed);
   if (!order_row.ok()) return order_row.status();
   if (!existed) order.community = context.event.getCommunityId();
   const OrderState before = order.state;
   Advance(context, &order);
 
   bool counted = false;
-  Result<std::string*> sums = OpenFixed(rows, TaggedKey(kCommunityTag, order.community),
-                                        kCommunityFields, context.seq, &counted);
+  TaggedKey(kCommunityTag, order.community, {}, &key_);
+  Result<std::string*> sums = OpenFixed(rows, key_, kCommunityFields, context.seq, &counted);
   if (!sums.ok()) return sums.status();
   if (existed) {
     const size_t field = static_cast<size_t>(before);
     if (FixedField(**sums, field) == 0) {
       return Status::Corruption("orders: community " + order.community + " counts no order " +
-                                    OrderStateName(before) + " but " + order_id + " is",
+                                    OrderStateName(before) + " but " + std::string(order_id) +
+                                    " is",
                                 context.seq);
     }
     AddToField(*sums, field, -1);
@@ -219,7 +223,7 @@ Status OrdersProjection::Apply(const EventContext& context, Rows* rows) {
       AddToField(*sums, kPlacedToRatedField, order.rated_us - order.placed_us);
     }
   }
-  **order_row = EncodeOrder(order);
+  EncodeOrder(order, *order_row);
   return Status::Ok();
 }
 

@@ -84,6 +84,9 @@ class OrdersProjection final : public Projection {
   Status Apply(const EventContext& context, Rows* rows) override;
   std::string DescribeKey(std::string_view row_key) const override;
   std::string DescribeValue(std::string_view row_key, std::string_view value) const override;
+
+ private:
+  std::string key_;  // the row key being built, reused across rows and events
 };
 
 Result<std::optional<Order>> ReadOrder(const RowStore& store, std::string_view order_id);

@@ -8,15 +8,21 @@
 namespace mulin::projections {
 namespace orders_internal {
 
+void TaggedKey(char tag, std::string_view first, std::string_view second, std::string* key) {
+  key->assign(1, tag);
+  AppendKeyString(key, first);
+  if (tag == kVolunteerTag) AppendKeyString(key, second);
+}
+
 std::string TaggedKey(char tag, std::string_view first, std::string_view second) {
-  std::string key(1, tag);
-  AppendKeyString(&key, first);
-  if (tag == kVolunteerTag) AppendKeyString(&key, second);
+  std::string key;
+  TaggedKey(tag, first, second, &key);
   return key;
 }
 
-std::string EncodeOrder(const Order& o) {
-  return ValueWriter()
+void EncodeOrder(const Order& o, std::string* value) {
+  value->clear();
+  ValueWriter(value)
       .Str(o.community)
       .U8(static_cast<uint8_t>(o.state))
       .Str(o.resident)
@@ -26,8 +32,7 @@ std::string EncodeOrder(const Order& o) {
       .I64(o.closed_us)
       .U8(o.rating)
       .I64(o.minutes)
-      .I64(o.points)
-      .Finish();
+      .I64(o.points);
 }
 
 bool DecodeOrder(std::string_view value, Order* o) {

@@ -26,7 +26,10 @@ struct CommunityRow {
 
 // 'o' order, 'c' community, or 'v' community volunteer (`second` only for 'v').
 std::string TaggedKey(char tag, std::string_view first, std::string_view second = {});
-std::string EncodeOrder(const Order& order);
+// The same into `*key`, whose buffer a fold reuses.
+void TaggedKey(char tag, std::string_view first, std::string_view second, std::string* key);
+// Replaces `*value` (keeping its buffer).
+void EncodeOrder(const Order& order, std::string* value);
 bool DecodeOrder(std::string_view value, Order* order);
 bool DecodeCommunity(std::string_view value, CommunityRow* row);
 bool DecodeVolunteer(std::string_view value, VolunteerService* volunteer);
