@@ -92,28 +92,15 @@ std::string PrefixSuccessor(std::string_view prefix) {
   return out;
 }
 
-// Little-endian, as ledger/record_format.h's PutFixed64; written here so that it inlines into the
-// row encoders, which run for every row a fold writes.
-ValueWriter& ValueWriter::U64(uint64_t value) {
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
-  out_->append(bytes, sizeof(bytes));
-  return *this;
-}
-
-ValueWriter& ValueWriter::U32(uint32_t value) {
-  ledger::PutFixed32(out_, value);
-  return *this;
-}
-
-ValueWriter& ValueWriter::U8(uint8_t value) {
-  out_->push_back(static_cast<char>(value));
-  return *this;
-}
-
 ValueWriter& ValueWriter::Str(std::string_view value) {
-  ledger::PutFixed32(out_, static_cast<uint32_t>(value.size()));
-  out_->append(value);
+  U32(static_cast<uint32_t>(value.size()));
+  if (used_ + value.size() <= kBufferBytes) {
+    std::memcpy(buffer_ + used_, value.data(), value.size());
+    used_ += value.size();
+  } else {
+    Flush();
+    out_->append(value);
+  }
   return *this;
 }
 

@@ -33,26 +33,50 @@ bool ReadKeyU32(std::string_view* in, uint32_t* value);
 // The smallest key greater than every key that starts with `prefix` ("" when there is none).
 std::string PrefixSuccessor(std::string_view prefix);
 
+// Fields are gathered in a small buffer and appended to the string a few at a time (when the
+// buffer fills, at Str, at Finish, and when the writer goes out of scope): one append per value
+// instead of one per field. The target holds the whole value only after that.
 class ValueWriter {
  public:
   // Most row values fit this: one allocation per value instead of one per growth step.
   static constexpr size_t kReserveBytes = 96;
   ValueWriter() : out_(&own_) { own_.reserve(kReserveBytes); }
-  // Appends to `*target` instead (a record added to a row that holds a run of them).
+  // Appends to `*target` instead (a record added to a row that holds a run of them), by the time
+  // the writer is destroyed.
   explicit ValueWriter(std::string* target) : out_(target) {}
+  ~ValueWriter() { Flush(); }
   ValueWriter(const ValueWriter&) = delete;
   ValueWriter& operator=(const ValueWriter&) = delete;
   ValueWriter& I64(int64_t value) { return U64(static_cast<uint64_t>(value)); }
-  ValueWriter& U64(uint64_t value);
-  ValueWriter& U32(uint32_t value);
-  ValueWriter& U8(uint8_t value);
+  ValueWriter& U64(uint64_t value) { return Fixed(value, 8); }
+  ValueWriter& U32(uint32_t value) { return Fixed(value, 4); }
+  ValueWriter& U8(uint8_t value) { return Fixed(value, 1); }
   ValueWriter& Str(std::string_view value);
   // The value written (only for a writer that owns its string).
-  std::string Finish() { return std::move(own_); }
+  std::string Finish() {
+    Flush();
+    return std::move(own_);
+  }
 
  private:
+  static constexpr size_t kBufferBytes = 64;
+  // The low `bytes` bytes of `value`, little-endian.
+  ValueWriter& Fixed(uint64_t value, size_t bytes) {
+    if (used_ + bytes > kBufferBytes) Flush();
+    for (size_t i = 0; i < bytes; ++i)
+      buffer_[used_++] = static_cast<char>((value >> (8 * i)) & 0xFF);
+    return *this;
+  }
+  void Flush() {
+    if (used_ == 0) return;
+    out_->append(buffer_, used_);
+    used_ = 0;
+  }
+
   std::string own_;
   std::string* out_;
+  char buffer_[kBufferBytes];
+  size_t used_ = 0;
 };
 
 // Reads a value written by ValueWriter. Every read checks the bounds; the first failure sticks, so
