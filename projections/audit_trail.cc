@@ -153,7 +153,7 @@ Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
     PageKey(posting.account, context.seq / kAuditPageEvents, &key_);
     Result<std::string*> page = rows->Mutable(key_);
     if (!page.ok()) return page.status();
-    AuditEntry entry;
+    AuditEntry& entry = entry_;  // every field but the unused account is set here
     entry.seq = context.seq;
     entry.index = static_cast<uint32_t>(i);
     entry.unit = posting.unit;
@@ -161,7 +161,7 @@ Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
     entry.kind = context.event.getBody().which();
     entry.delta = posting.delta;
     entry.balance = balance;
-    entry.counterparty = Counterparty(postings, i);
+    entry.counterparty.assign(Counterparty(postings, i, &joined_));
     AppendEntry(entry, *page);
   }
   return Status::Ok();

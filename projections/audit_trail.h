@@ -57,6 +57,10 @@ class AuditTrailProjection final : public Projection {
 
  private:
   std::string key_;  // the row key being built, reused across postings
+  // The entry being appended and the counterparties being joined: their strings' buffers are
+  // reused across postings.
+  AuditEntry entry_;
+  std::string joined_;
 };
 
 // Visits the entries of `account` recorded in [from_us, to_us), in seq order, until `visit`

@@ -183,14 +183,16 @@ Status FundStatementProjection::Apply(const EventContext& context, Rows* rows) {
     }
     SetFixedField(tip, kTipBalanceField, static_cast<uint64_t>(balance_fen));
     AddToField(tip, kTipEntriesField, 1);
-    FundEntry entry;
+    FundEntry& entry = entry_;
     entry.seq = context.seq;
     entry.index = static_cast<uint32_t>(i);
     entry.time_us = context.event.getRecordedAtUs();
     entry.kind = context.event.getBody().which();
     entry.delta_fen = posting.delta;
     entry.balance_fen = balance_fen;
-    entry.counterparty = Counterparty(postings, i);
+    entry.counterparty.assign(Counterparty(postings, i, &joined_));
+    entry.reference.clear();  // FillReference sets these two for the kinds that have them
+    entry.gross_fen = 0;
     FillReference(context.event, &entry);
     PagePrefix(community, &key_);
     AppendKeyU64(&key_, context.seq / kFundPageEvents);

@@ -86,6 +86,10 @@ class FundStatementProjection final : public Projection {
 
  private:
   std::string key_;  // the row key being built, reused across postings
+  // The entry being appended and the counterparties being joined: their strings' buffers are
+  // reused across postings.
+  FundEntry entry_;
+  std::string joined_;
 };
 
 // Builds the statement from the fund rows in `store`. closing = opening + contributions −

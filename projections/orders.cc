@@ -148,16 +148,17 @@ void Advance(const EventContext& context, Order* order) {
   }
 }
 
-// Service minutes per volunteer and per community, from the minutes postings. `*key` is the
-// fold's reusable key buffer.
-Status ApplyMinutes(const EventContext& context, Rows* rows, std::string* key) {
+// Service minutes per volunteer and per community, from the minutes postings. `*key` and
+// `*joined` are the fold's reusable buffers.
+Status ApplyMinutes(const EventContext& context, Rows* rows, std::string* key,
+                    std::string* joined) {
   const std::vector<domain::Posting>& postings = *context.postings;
   for (size_t i = 0; i < postings.size(); ++i) {
     const domain::Posting& posting = postings[i];
     if (posting.unit != schema::Unit::MINUTES || AccountKind(posting.account) != "volunteer") {
       continue;
     }
-    const std::string other = Counterparty(postings, i);
+    const std::string_view other = Counterparty(postings, i, joined);
     const std::string_view other_kind = AccountKind(other);
     const std::string_view community = other_kind == "service" || other_kind == "adjustments"
                                            ? AccountOwner(other)
@@ -189,7 +190,7 @@ const char* OrderStateName(OrderState state) {
 }
 
 Status OrdersProjection::Apply(const EventContext& context, Rows* rows) {
-  MULIN_RETURN_IF_ERROR(ApplyMinutes(context, rows, &key_));
+  MULIN_RETURN_IF_ERROR(ApplyMinutes(context, rows, &key_, &joined_));
   std::string_view order_id;
   if (!OrderIdOf(context.event.getBody(), &order_id)) return Status::Ok();
   Order order;

@@ -86,7 +86,8 @@ class OrdersProjection final : public Projection {
   std::string DescribeValue(std::string_view row_key, std::string_view value) const override;
 
  private:
-  std::string key_;  // the row key being built, reused across rows and events
+  std::string key_;     // the row key being built, reused across rows and events
+  std::string joined_;  // counterparties joined (Counterparty), reused likewise
 };
 
 Result<std::optional<Order>> ReadOrder(const RowStore& store, std::string_view order_id);

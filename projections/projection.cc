@@ -39,10 +39,12 @@ std::string_view AccountOwner(std::string_view account) {
   return colon == std::string_view::npos ? account : account.substr(colon + 1);
 }
 
-std::string Counterparty(const std::vector<domain::Posting>& postings, size_t index) {
+std::string_view Counterparty(const std::vector<domain::Posting>& postings, size_t index,
+                              std::string* joined) {
   if (ComesInPairs(postings)) return postings[index ^ 1].account;
   const domain::Posting& self = postings[index];
-  std::string out;
+  std::string& out = *joined;
+  out.clear();
   for (size_t i = 0; i < postings.size(); ++i) {
     const domain::Posting& other = postings[i];
     const bool opposite = (self.delta < 0) != (other.delta < 0);
@@ -50,8 +52,8 @@ std::string Counterparty(const std::vector<domain::Posting>& postings, size_t in
       continue;
     }
     // Several postings may name the same counterparty; list it once.
-    const std::string joined = "+" + out + "+";
-    if (joined.find("+" + other.account + "+") != std::string::npos) continue;
+    const std::string listed = "+" + out + "+";
+    if (listed.find("+" + other.account + "+") != std::string::npos) continue;
     if (!out.empty()) out += "+";
     out += other.account;
   }

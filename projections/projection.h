@@ -37,8 +37,10 @@ std::string_view AccountOwner(std::string_view account);
 
 // The account on the other side of posting `index`: its pair partner when the postings come as
 // zero-sum pairs (as the domain writes them), else the accounts of the opposite sign in the same
-// unit joined by "+", or "" when there is none.
-std::string Counterparty(const std::vector<domain::Posting>& postings, size_t index);
+// unit joined by "+", or "" when there is none. A view of that posting's account, or of `*joined`
+// where several are joined.
+std::string_view Counterparty(const std::vector<domain::Posting>& postings, size_t index,
+                              std::string* joined);
 
 // A catch-up keeps the rows its fold reads and changes (not the append-only ones) across its
 // batches, so that each is read from the store at most once per catch-up, up to this many bytes
