@@ -1,5 +1,8 @@
 #include "projections/projection.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace mulin::projections {
 namespace {
 
@@ -60,8 +63,12 @@ std::string_view Counterparty(const std::vector<domain::Posting>& postings, size
   return out;
 }
 
+size_t PendingRows::KeyHash::operator()(const std::string& key) const {
+  return static_cast<size_t>(XXH3_64bits(key.data(), key.size()));
+}
+
 const std::string& Rows::FullKey(std::string_view row_key) {
-  key_.assign(prefix_);
+  key_.erase(prefix_size_);
   key_.append(row_key);
   return key_;
 }

@@ -57,7 +57,12 @@ struct PendingRows {
     bool dirty = false;
     size_t counted = 0;  // bytes of value counted in cache_bytes (rows grow: pages)
   };
-  using Cache = std::unordered_map<std::string, Entry>;
+  // XXH3-64 of the key: a fold looks up a few rows for every event, and on keys of a few dozen
+  // bytes this costs a fraction of std::hash's.
+  struct KeyHash {
+    size_t operator()(const std::string& key) const;
+  };
+  using Cache = std::unordered_map<std::string, Entry, KeyHash>;
   Cache cache;                            // full key → value as of the fold so far
   std::vector<Cache::value_type*> dirty;  // cache entries the current batch changed
   size_t batch_bytes = 0;                 // rows the current batch changed, for the batch limit
@@ -71,7 +76,8 @@ class Rows {
   // `started_empty`: the projection had no rows when the catch-up began (checkpoint 0), so while
   // the cache is complete a row it does not hold does not exist, and the store is not asked.
   Rows(std::string prefix, const RowStore* store, PendingRows* pending, bool started_empty)
-      : prefix_(std::move(prefix)),
+      : prefix_size_(prefix.size()),
+        key_(std::move(prefix)),
         store_(store),
         pending_(pending),
         started_empty_(started_empty) {}
@@ -82,11 +88,12 @@ class Rows {
 
  private:
   const std::string& FullKey(std::string_view row_key);
-  std::string prefix_;
+  size_t prefix_size_;
+  // Reused to build full keys without an allocation per call; it always starts with the prefix.
+  std::string key_;
   const RowStore* store_;
   PendingRows* pending_;
   bool started_empty_;
-  std::string key_;  // reused to build full keys without an allocation per call
 };
 
 class Projection {
