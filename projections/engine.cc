@@ -178,6 +178,7 @@ Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpO
         options.progress(seq, target);
       }
     }
+    reader.Recycle(std::move(chunk));
   }
   MULIN_RETURN_IF_ERROR(reader.status());
   if (in_batch > 0) {

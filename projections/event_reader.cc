@@ -23,10 +23,25 @@ bool EventReader::Push(std::vector<DecodedRecord> chunk) {
   return true;
 }
 
+std::vector<DecodedRecord> EventReader::EmptyChunk() {
+  std::vector<std::vector<DecodedRecord>> spent;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    spent.swap(spent_);
+  }
+  std::vector<DecodedRecord> chunk;
+  if (!spent.empty()) {
+    chunk = std::move(spent.back());
+    chunk.clear();
+  }
+  spent.clear();
+  chunk.reserve(kReaderChunkEvents);
+  return chunk;
+}
+
 void EventReader::Run(const ledger::EventLog* log, uint64_t from_seq, uint64_t to_seq) {
   Status problem;
-  std::vector<DecodedRecord> chunk;
-  chunk.reserve(kReaderChunkEvents);
+  std::vector<DecodedRecord> chunk = EmptyChunk();
   std::unique_ptr<ledger::LogCursor> cursor = log->NewCursor(from_seq, to_seq);
   for (; cursor->Valid(); cursor->Next()) {
     Result<ledger::DecodedEvent> decoded = ledger::DecodeEvent(cursor->payload(), cursor->seq());
@@ -41,8 +56,7 @@ void EventReader::Run(const ledger::EventLog* log, uint64_t from_seq, uint64_t t
     record.postings = domain::Postings(record.event.event());
     if (chunk.size() == kReaderChunkEvents) {
       if (!Push(std::move(chunk))) return;
-      chunk.clear();
-      chunk.reserve(kReaderChunkEvents);
+      chunk = EmptyChunk();
     }
   }
   if (problem.ok()) problem = cursor->status();
@@ -61,6 +75,11 @@ std::vector<DecodedRecord> EventReader::Next() {
   chunks_.pop_front();
   changed_.notify_all();
   return chunk;
+}
+
+void EventReader::Recycle(std::vector<DecodedRecord> chunk) {
+  std::lock_guard<std::mutex> lock(mu_);
+  spent_.push_back(std::move(chunk));
 }
 
 Status EventReader::status() {

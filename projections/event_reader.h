@@ -2,10 +2,12 @@
 // of the fold, so that on two cores decoding overlaps folding.
 //
 // Records arrive in seq order, in chunks; at most kReaderChunksAhead chunks wait at a time, which
-// bounds the memory a fast reader can take from a slow fold. The first record that fails to read
-// or decode ends the stream; status() then names it.
-// Thread-safety: Next and status are called by one thread, the fold's. Ownership: borrows the log,
-// which must outlive the reader; the destructor stops and joins the thread.
+// bounds the memory a fast reader can take from a slow fold. The fold hands each chunk back when
+// it is done with it (Recycle): the reading thread frees its records (messages, postings) and
+// refills it, so that the fold's thread, the busier one, spends nothing on that. The first record
+// that fails to read or decode ends the stream; status() then names it. Thread-safety: Next and
+// status are called by one thread, the fold's. Ownership: borrows the log, which must outlive the
+// reader; the destructor stops and joins the thread.
 #ifndef MULIN_PROJECTIONS_EVENT_READER_H_
 #define MULIN_PROJECTIONS_EVENT_READER_H_
 
@@ -43,6 +45,8 @@ class EventReader {
 
   // The next chunk, in seq order; empty at the end of the range or after an error.
   std::vector<DecodedRecord> Next();
+  // Gives back a chunk Next returned, once the fold is done with its records.
+  void Recycle(std::vector<DecodedRecord> chunk);
   // Ok, or what stopped the stream early (call after Next returned an empty chunk).
   Status status();
 
@@ -50,10 +54,13 @@ class EventReader {
   void Run(const ledger::EventLog* log, uint64_t from_seq, uint64_t to_seq);
   // Hands a chunk to the fold; false when the reader was told to stop.
   bool Push(std::vector<DecodedRecord> chunk);
+  // An empty chunk to fill: a recycled one when there is one. Frees every recycled record.
+  std::vector<DecodedRecord> EmptyChunk();
 
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<std::vector<DecodedRecord>> chunks_;  // guarded by mu_
+  std::vector<std::vector<DecodedRecord>> spent_;  // guarded by mu_: chunks given back
   bool done_ = false;                              // guarded by mu_: nothing more will come
   bool stop_ = false;                              // guarded by mu_: the fold has gone
   Status status_;                                  // guarded by mu_
