@@ -18,13 +18,15 @@ constexpr size_t kTipFields = 2;
 
 // The key builders write into `*key`, whose buffer the fold reuses for every posting.
 void PageKey(std::string_view account, uint64_t page, std::string* key) {
-  key->assign(1, kPageTag);
+  key->clear();
+  key->push_back(kPageTag);
   AppendKeyString(key, account);
   AppendKeyU64(key, page);
 }
 
 void TipKey(std::string_view account, schema::Unit unit, std::string* key) {
-  key->assign(1, kTipTag);
+  key->clear();
+  key->push_back(kTipTag);
   AppendKeyString(key, account);
   key->push_back(static_cast<char>(unit));
 }

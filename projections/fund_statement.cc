@@ -23,12 +23,14 @@ constexpr size_t kTipFields = 2;
 
 // The key builders write into `*key`, whose buffer the fold reuses for every posting.
 void PagePrefix(std::string_view community, std::string* key) {
-  key->assign(1, kPageTag);
+  key->clear();
+  key->push_back(kPageTag);
   AppendKeyString(key, community);
 }
 
 void TipKey(std::string_view community, std::string* key) {
-  key->assign(1, kTipTag);
+  key->clear();
+  key->push_back(kTipTag);
   AppendKeyString(key, community);
 }
 

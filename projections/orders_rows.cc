@@ -9,7 +9,8 @@ namespace mulin::projections {
 namespace orders_internal {
 
 void TaggedKey(char tag, std::string_view first, std::string_view second, std::string* key) {
-  key->assign(1, tag);
+  key->clear();
+  key->push_back(tag);
   AppendKeyString(key, first);
   if (tag == kVolunteerTag) AppendKeyString(key, second);
 }
