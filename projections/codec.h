@@ -61,10 +61,13 @@ class ValueWriter {
  private:
   static constexpr size_t kBufferBytes = 64;
   // The low `bytes` bytes of `value`, little-endian.
+  // The bytes go through a local pointer and used_ is bumped once: a char store could alias
+  // used_, and the compiler would then reload and store it for every byte.
   ValueWriter& Fixed(uint64_t value, size_t bytes) {
     if (used_ + bytes > kBufferBytes) Flush();
-    for (size_t i = 0; i < bytes; ++i)
-      buffer_[used_++] = static_cast<char>((value >> (8 * i)) & 0xFF);
+    char* at = buffer_ + used_;
+    for (size_t i = 0; i < bytes; ++i) at[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
+    used_ += bytes;
     return *this;
   }
   void Flush() {
@@ -113,8 +116,11 @@ inline uint64_t FixedField(std::string_view value, size_t field) {
   return v;
 }
 
+// Through a plain pointer: stores through the string's operator[] could alias the string itself,
+// which would make the compiler reload it for every byte.
 inline void SetFixedField(std::string* value, size_t field, uint64_t v) {
-  for (int i = 0; i < 8; ++i) (*value)[field * 8 + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  char* at = value->data() + field * 8;
+  for (int i = 0; i < 8; ++i) at[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
 
 // Adds with wrap-around, as the fields are stored (two's complement for the signed ones).
