@@ -59,7 +59,8 @@ class ValueWriter {
   }
 
  private:
-  static constexpr size_t kBufferBytes = 64;
+  // Holds a whole audit or fund entry or order row with ids of usual length: one append each.
+  static constexpr size_t kBufferBytes = 128;
   // The low `bytes` bytes of `value`, little-endian.
   // The bytes go through a local pointer and used_ is bumped once: a char store could alias
   // used_, and the compiler would then reload and store it for every byte.
