@@ -99,7 +99,7 @@ inline void Fill(ledger::EventLog* log, uint64_t target,
 // A ledger at rest: memtables flushed, the bulk load compacted down.
 inline void Settle(const ledger::Store& store) {
   rocksdb::CompactRangeOptions options;
-  for (auto* family : {store.events(), store.requests(), store.meta()}) {
+  for (auto* family : {store.events(), store.requests(), store.meta(), store.receipts()}) {
     Must(store.db()->CompactRange(options, family, nullptr, nullptr).ok(), "compact");
   }
 }
