@@ -27,4 +27,8 @@ struct ReconcileReport {
   differences @6 :List(Difference);  # the differences listed (at most the listing limit)
   differencesTotal @7 :UInt64;       # all differences found, listed or not
   elapsedMs @8 :UInt64;              # wall time, milliseconds
+  receiptsChecked @9 :UInt64;        # redemptions and sales whose receipt-index entry matched
+  receiptsThroughSeq @10 :UInt64;    # the seq the writer's receipt index covers (0: not built
+                                     # yet; the next write to the ledger builds it)
+  receiptsProblem @11 :Text;         # the index's first disagreement with the log ("" when none)
 }

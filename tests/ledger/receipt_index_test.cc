@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -188,6 +189,97 @@ TEST_F(ReceiptIndexTest, ALedgerWithoutTheIndexIsIndexedAtTheWritersNextOpen) {
   Rejected("already_reversed", writer_->Execute(ReverseSale("x2", "T1", "S1", "M1")));
   Ok(ReverseRedemption("x3", "T1", "RD1"));
   EXPECT_EQ(ReplayedState(), EncodedState());
+}
+
+// The nightly check (`mulin reconcile`): an index that drifted from the log is found, whatever the
+// drift, even when the entry's checksum was recomputed to match.
+class ReceiptCheckTest : public WriterTest {
+ protected:
+  void SetUp() override {
+    Open();
+    SetUpCommunities();
+    GivePoints("V1", 100);
+    Ok(Redeem("r1", "T1", "RD1", "V1", 30));
+    Ok(Redeem("r2", "T1", "RD2", "V1", 10));
+    Ok(ReverseRedemption("x1", "T1", "RD1"));
+    Ok(RecordSale("s1", "T1", "S1", "M1", 5000));
+    writer_.reset();  // the index now covers the whole log
+  }
+
+  ReceiptCheck Check() {
+    Result<ReceiptCheck> check = CheckReceiptIndex(store_.get(), *log_);
+    EXPECT_TRUE(check.ok()) << check.status().ToString();
+    return check.ok() ? *check : ReceiptCheck();
+  }
+
+  void ExpectFound(const std::string& words) {
+    const ReceiptCheck check = Check();
+    EXPECT_EQ(Code::kCorruption, check.problem.code()) << check.problem.ToString();
+    EXPECT_NE(std::string::npos, check.problem.message().find(words)) << check.problem.ToString();
+  }
+
+  static std::string Key(const std::string& id) { return std::string(1, kRedemptionReceipt) + id; }
+  Receipt Entry(const std::string& id) {
+    std::string value;
+    EXPECT_TRUE(
+        store_->db()->Get(rocksdb::ReadOptions(), store_->receipts(), Key(id), &value).ok());
+    return DecodeReceipt(Key(id), value).value();
+  }
+  // Rewrites the entry of `id` as `change` makes it, with a checksum that matches.
+  void Change(const std::string& id, const std::function<void(Receipt*)>& change) {
+    Receipt entry = Entry(id);
+    change(&entry);
+    Put(id, entry);
+  }
+  void Put(const std::string& id, const Receipt& receipt) {
+    ASSERT_TRUE(store_->db()
+                    ->Put(rocksdb::WriteOptions(), store_->receipts(), Key(id),
+                          EncodeReceipt(Key(id), receipt))
+                    .ok());
+  }
+};
+
+TEST_F(ReceiptCheckTest, ACleanIndexMatchesTheLog) {
+  const ReceiptCheck check = Check();
+  EXPECT_TRUE(check.problem.ok()) << check.problem.ToString();
+  EXPECT_TRUE(check.indexed);
+  EXPECT_EQ(log_->head().seq, check.through_seq);
+  EXPECT_EQ(3u, check.receipts);
+}
+
+TEST_F(ReceiptCheckTest, AMissingEntryIsFound) {
+  ASSERT_TRUE(store_->db()->Delete(rocksdb::WriteOptions(), store_->receipts(), Key("RD2")).ok());
+  ExpectFound("no entry for redemption 'RD2'");
+}
+
+TEST_F(ReceiptCheckTest, AnUndoneReversalIsFound) {
+  // The entry that would let RD1 be reversed a second time.
+  Change("RD1", [](Receipt* entry) { entry->reversed_seq = 0; });
+  ExpectFound("does not record its reversal");
+}
+
+TEST_F(ReceiptCheckTest, AReversalTheLogNeverMadeIsFound) {
+  const uint64_t head = log_->head().seq;
+  Change("RD2", [head](Receipt* entry) { entry->reversed_seq = head; });
+  ExpectFound("redemptions and sales (1 reversed)");
+}
+
+TEST_F(ReceiptCheckTest, AChangedAmountIsFound) {
+  Change("RD2", [](Receipt* entry) { entry->amount = 1; });
+  ExpectFound("the entry of redemption 'RD2' differs from its event");
+}
+
+TEST_F(ReceiptCheckTest, APlantedEntryIsFound) {
+  Receipt planted = Entry("RD2");
+  Put("RD-planted", planted);
+  ExpectFound("it holds 4 entries");
+}
+
+TEST_F(ReceiptCheckTest, ALedgerNotYetIndexedSaysSo) {
+  ASSERT_TRUE(store_->db()->Delete(rocksdb::WriteOptions(), store_->meta(), "receipts").ok());
+  const ReceiptCheck check = Check();
+  EXPECT_FALSE(check.indexed);
+  EXPECT_TRUE(check.problem.ok());
 }
 
 TEST_F(ReceiptIndexTest, ADamagedEntryIsNamedAndNothingIsDecidedOnIt) {

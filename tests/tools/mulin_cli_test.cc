@@ -11,8 +11,10 @@
 #include <sstream>
 
 #include "ledger/event_codec.h"
+#include "ledger/receipt_index.h"
 #include "ledger/schema/event.capnp.h"
 #include "ledger/schema/report.capnp.h"
+#include "ledger/store.h"
 #include "tests/support/events.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -299,6 +301,45 @@ TEST_F(CliTest, MissingLedgerExitsOneWithAClearMessage) {
   }
   // A read command never creates what it was asked to read.
   EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
+// The demo's ledger is written by the writer, so it has a receipt index; reconcile checks it
+// against the log, and an entry that lost its reversal (checksum recomputed) fails the nightly run.
+TEST(CliReceiptIndexTest, ReconcileExitsThreeWhenTheReceiptIndexDriftsFromTheLog) {
+  TempDir dir;
+  const std::string db = dir.Sub("demo");
+  const RunResult demo = mulin::testing::Run({MULIN_BINARY, "--db", db, "demo"});
+  ASSERT_EQ(0, demo.exit_code) << demo.err;
+  const RunResult clean = mulin::testing::Run({MULIN_BINARY, "--db", db, "reconcile"});
+  EXPECT_EQ(0, clean.exit_code) << clean.out << clean.err;
+  EXPECT_NE(std::string::npos, clean.out.find("redemptions and sales match the log")) << clean.out;
+  {
+    auto store = ledger::Store::Open(db, ledger::StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    rocksdb::ReadOptions all;
+    all.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it((*store)->db()->NewIterator(all, (*store)->receipts()));
+    bool undone = false;
+    for (it->SeekToFirst(); it->Valid() && !undone; it->Next()) {
+      const std::string key = it->key().ToString();
+      auto entry = ledger::DecodeReceipt(key, it->value().ToString());
+      ASSERT_TRUE(entry.ok()) << entry.status().ToString();
+      if (entry->reversed_seq == 0) continue;
+      entry->reversed_seq = 0;
+      ASSERT_TRUE((*store)
+                      ->db()
+                      ->Put(rocksdb::WriteOptions(), (*store)->receipts(), key,
+                            ledger::EncodeReceipt(key, *entry))
+                      .ok());
+      undone = true;
+    }
+    ASSERT_TRUE(undone) << "the demo reverses no redemption or sale";
+  }
+  const RunResult drift = mulin::testing::Run({MULIN_BINARY, "--db", db, "reconcile", "--json"});
+  EXPECT_EQ(3, drift.exit_code) << drift.out << drift.err;
+  EXPECT_NE(std::string::npos, drift.out.find("does not record its reversal")) << drift.out;
+  // The log itself is untouched: verify, which checks the chain, still passes.
+  EXPECT_EQ(0, mulin::testing::Run({MULIN_BINARY, "--db", db, "verify"}).exit_code);
 }
 
 TEST_F(CliTest, BadUsageExitsTwo) {
