@@ -397,6 +397,13 @@ int main(int argc, char** argv) {
                  "[--runs R] [--volunteers V] [--dir DIR] [--keep 1]\n");
     return 2;
   }
+  std::error_code made;
+  std::filesystem::create_directories(args.dir, made);
+  if (made) {
+    std::fprintf(stderr, "growth_bench: cannot create --dir %s: %s\n", args.dir.c_str(),
+                 made.message().c_str());
+    return 1;
+  }
   setenv("TMPDIR", args.dir.c_str(), 1);  // where OpenBenchLedger puts its ledgers
   PrintHeader();
   GrowingLedger(args);
