@@ -83,7 +83,7 @@ TEST_F(ReceiptIndexTest, IdsStayUniqueAndReversalsSingleAcrossGroupsAndRestarts)
   Rejected("already_reversed", writer_->Execute(ReverseRedemption("x4", "T1", "RD1")));
   Rejected("already_reversed", writer_->Execute(ReverseSale("x5", "T1", "S1", "M1")));
   Rejected("unknown_redemption", writer_->Execute(ReverseRedemption("x6", "T1", "RD-none")));
-  EXPECT_EQ(log_->head().seq, Marker(store_.get()));
+  EXPECT_EQ(log_->head().seq, Marker(store_));
   EXPECT_EQ(ReplayedState(), EncodedState());
 }
 
@@ -175,7 +175,7 @@ TEST_F(ReceiptIndexTest, ALedgerWithoutTheIndexIsIndexedAtTheWritersNextOpen) {
 
   StoreOptions read_only;
   read_only.read_only = true;
-  auto reader = Store::Open(dir_.path(), read_only);
+  auto reader = Store::Open(ledger_.dir(), read_only);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ(nullptr, (*reader)->receipts());
   auto reader_log = EventLog::Open(reader->get());
@@ -184,7 +184,7 @@ TEST_F(ReceiptIndexTest, ALedgerWithoutTheIndexIsIndexedAtTheWritersNextOpen) {
   reader->reset();
 
   Open();
-  EXPECT_EQ(log_->head().seq, Marker(store_.get()));
+  EXPECT_EQ(log_->head().seq, Marker(store_));
   Rejected("duplicate_id", writer_->Execute(Redeem("r2", "T1", "RD1", "V1", 5)));
   Rejected("already_reversed", writer_->Execute(ReverseSale("x2", "T1", "S1", "M1")));
   Ok(ReverseRedemption("x3", "T1", "RD1"));
@@ -207,7 +207,7 @@ class ReceiptCheckTest : public WriterTest {
   }
 
   ReceiptCheck Check() {
-    Result<ReceiptCheck> check = CheckReceiptIndex(store_.get(), *log_);
+    Result<ReceiptCheck> check = CheckReceiptIndex(store_, *log_);
     EXPECT_TRUE(check.ok()) << check.status().ToString();
     return check.ok() ? *check : ReceiptCheck();
   }

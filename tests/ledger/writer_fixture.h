@@ -18,6 +18,7 @@
 #include "ledger/writer.h"
 #include "tests/support/commands.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_ledger.h"
 
 namespace mulin::ledger {
 
@@ -25,21 +26,20 @@ class WriterTest : public ::testing::Test {
  protected:
   void Open(WriterOptions options = WriterOptions()) {
     Close();
-    auto store = Store::Open(dir_.path(), StoreOptions());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    auto log = EventLog::Open(store_.get());
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
-    auto writer = Writer::Open(store_.get(), log_.get(), options);
+    Status opened = ledger_.Open();
+    ASSERT_TRUE(opened.ok()) << opened.ToString();
+    store_ = &ledger_.store();
+    log_ = &ledger_.log();
+    auto writer = Writer::Open(store_, log_, options);
     ASSERT_TRUE(writer.ok()) << writer.status().ToString();
     writer_ = std::move(writer).value();
   }
 
   void Close() {
     writer_.reset();
-    log_.reset();
-    store_.reset();
+    log_ = nullptr;
+    store_ = nullptr;
+    ledger_.Close();
   }
 
   CommandResult Ok(std::string command) {
@@ -135,8 +135,9 @@ class WriterTest : public ::testing::Test {
   }
 
   mulin::testing::TempDir dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<EventLog> log_;
+  mulin::testing::TestLedger ledger_{dir_.Sub("ledger")};
+  Store* store_ = nullptr;  // ledger_'s, while open
+  EventLog* log_ = nullptr;
   std::unique_ptr<Writer> writer_;
 };
 
