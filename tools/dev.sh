@@ -65,7 +65,7 @@ case "${1:-}" in
         -R '^(WriterTest|ReceiptIndexTest|ServiceTest|CrashTorture|BadInputTest)\.'
     ;;
   fuzz)
-    PACKAGES+=(clang)
+    PACKAGES+=(clang libclang-rt-14-dev)  # the libFuzzer runtime is only a Recommends of clang
     install_packages
     seconds="${2:-30}"
     CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMULIN_FUZZ=ON \
