@@ -301,8 +301,8 @@ void GrowingLedger(const Args& args) {
     // group); their compaction is settled before measuring, as the fill's own was.
     const auto index_settle_start = std::chrono::steady_clock::now();
     Settle(*l->store);
-    std::fprintf(stderr, "size %s: compacted the receipt index in %.1f s\n",
-                 SizeName(size).c_str(), SecondsSince(index_settle_start));
+    std::fprintf(stderr, "size %s: compacted the receipt index in %.1f s\n", SizeName(size).c_str(),
+                 SecondsSince(index_settle_start));
     MeasureAtSize(l.get(), size, args, empty_appends);
     l->writer.reset();
   }

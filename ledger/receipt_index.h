@@ -102,10 +102,10 @@ struct ReceiptCheck {
   Status problem;            // ok, or the first disagreement (with its event's seq when it has one)
 };
 
-// The nightly check (`mulin reconcile`) that the index says what the log says, up to the index's marker: every
-// redemption and sale has its entry with the same fields, reversed exactly at the seq of its
-// reversal, and the index holds no other entry. The writer decides on these entries (a new id's
-// uniqueness, a reversal), so an index that drifted from the log would let a wrong decision be
+// The nightly check (`mulin reconcile`) that the index says what the log says, up to the index's
+// marker: every redemption and sale has its entry with the same fields, reversed exactly at the seq
+// of its reversal, and the index holds no other entry. The writer decides on these entries (a new
+// id's uniqueness, a reversal), so an index that drifted from the log would let a wrong decision be
 // chained into it. Meant for a ledger opened read-only, whose view does not move; reads every event
 // up to the marker and every entry.
 Result<ReceiptCheck> CheckReceiptIndex(Store* store, const EventLog& log);
