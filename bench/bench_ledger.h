@@ -43,19 +43,39 @@ struct BenchLedger {
   }
 };
 
-inline std::unique_ptr<BenchLedger> OpenBenchLedger(const std::string& name) {
-  auto l = std::make_unique<BenchLedger>();
-  l->dir = (std::filesystem::temp_directory_path() / ("mulin-bench-" + name)).string();
-  std::filesystem::remove_all(l->dir);
+// Opens the store and log in l->dir (creating an empty ledger there when none exists).
+inline void OpenLog(BenchLedger* l) {
   auto store = ledger::Store::Open(l->dir, ledger::StoreOptions());
   Must(store.ok(), store.status().ToString());
   l->store = std::move(store).value();
   auto log = ledger::EventLog::Open(l->store.get());
   Must(log.ok(), log.status().ToString());
   l->log = std::move(log).value();
-  auto writer = ledger::Writer::Open(l->store.get(), l->log.get(), ledger::WriterOptions());
+}
+
+// Starts a writer on l's open log (loading its snapshot and replaying the tail).
+inline void OpenWriter(BenchLedger* l, const ledger::WriterOptions& options = {}) {
+  auto writer = ledger::Writer::Open(l->store.get(), l->log.get(), options);
   Must(writer.ok(), writer.status().ToString());
   l->writer = std::move(writer).value();
+}
+
+// The ledger already in `dir`, with its writer; left in place when closed.
+inline std::unique_ptr<BenchLedger> OpenLedgerAt(const std::string& dir) {
+  auto l = std::make_unique<BenchLedger>();
+  l->dir = dir;
+  l->keep = true;
+  OpenLog(l.get());
+  OpenWriter(l.get());
+  return l;
+}
+
+inline std::unique_ptr<BenchLedger> OpenBenchLedger(const std::string& name) {
+  auto l = std::make_unique<BenchLedger>();
+  l->dir = (std::filesystem::temp_directory_path() / ("mulin-bench-" + name)).string();
+  std::filesystem::remove_all(l->dir);
+  OpenLog(l.get());
+  OpenWriter(l.get());
   using namespace mulin::testing;  // NOLINT: the command builders read like a script
   auto ok = [&](std::string command) {
     auto r = l->writer->Execute(std::move(command));

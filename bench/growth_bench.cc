@@ -66,29 +66,19 @@ struct Args {
 
 int StartupChild(const std::string& dir) {
   const auto start = std::chrono::steady_clock::now();
-  auto store = ledger::Store::Open(dir, ledger::StoreOptions());
-  Must(store.ok(), store.status().ToString());
-  auto log = ledger::EventLog::Open(store->get());
-  Must(log.ok(), log.status().ToString());
-  auto writer = ledger::Writer::Open(store->get(), log->get(), ledger::WriterOptions());
-  Must(writer.ok(), writer.status().ToString());
+  auto l = OpenLedgerAt(dir);
   const double seconds = SecondsSince(start);
   std::printf("startup_s %.6f rss_kb %" PRIu64 " hwm_kb %" PRIu64 " head %" PRIu64 "\n", seconds,
-              ProcStatusKb("VmRSS"), ProcStatusKb("VmHWM"), (*log)->head().seq);
+              ProcStatusKb("VmRSS"), ProcStatusKb("VmHWM"), l->log->head().seq);
   return 0;
 }
 
 // What one writer snapshot of the state in `dir` costs, part by part, as MaybeSnapshot does it.
 int SnapshotParts(const std::string& dir) {
-  auto store = ledger::Store::Open(dir, ledger::StoreOptions());
-  Must(store.ok(), store.status().ToString());
-  auto log = ledger::EventLog::Open(store->get());
-  Must(log.ok(), log.status().ToString());
-  auto writer = ledger::Writer::Open(store->get(), log->get(), ledger::WriterOptions());
-  Must(writer.ok(), writer.status().ToString());
+  auto l = OpenLedgerAt(dir);
   ledger::Snapshot snapshot;
   double encode_s = 0;
-  Must((*writer)
+  Must(l->writer
            ->Read([&](const domain::State& state) {
              const auto start = std::chrono::steady_clock::now();
              snapshot.state = domain::EncodeState(state);
@@ -96,12 +86,12 @@ int SnapshotParts(const std::string& dir) {
            })
            .ok(),
        "read");
-  snapshot.at = (*log)->head();
+  snapshot.at = l->log->head();
   auto start = std::chrono::steady_clock::now();
-  Must(ledger::WriteSnapshot(store->get(), snapshot).ok(), "write snapshot");
+  Must(ledger::WriteSnapshot(l->store.get(), snapshot).ok(), "write snapshot");
   const double write_s = SecondsSince(start);
   start = std::chrono::steady_clock::now();
-  auto r = (*writer)->Execute(RedeemCommand(0, "parts" + std::to_string(snapshot.at.seq) + "-"));
+  auto r = l->writer->Execute(RedeemCommand(0, "parts" + std::to_string(snapshot.at.seq) + "-"));
   Must(r.status.ok(), r.status.ToString());
   const double next_s = SecondsSince(start);
   std::printf("head %" PRIu64
@@ -113,17 +103,12 @@ int SnapshotParts(const std::string& dir) {
 
 // Appends `appends` redemptions to the ledger in `dir`, for profiling the write path at a size.
 int AppendsOn(const std::string& dir, uint64_t appends) {
-  auto store = ledger::Store::Open(dir, ledger::StoreOptions());
-  Must(store.ok(), store.status().ToString());
-  auto log = ledger::EventLog::Open(store->get());
-  Must(log.ok(), log.status().ToString());
-  auto writer = ledger::Writer::Open(store->get(), log->get(), ledger::WriterOptions());
-  Must(writer.ok(), writer.status().ToString());
+  auto l = OpenLedgerAt(dir);
   double mean_group = 0;
-  const std::string prefix = "prof" + std::to_string((*log)->head().seq) + "-";
-  const double rate = PipelinedAppends(writer->get(), appends, prefix, &mean_group);
+  const std::string prefix = "prof" + std::to_string(l->log->head().seq) + "-";
+  const double rate = PipelinedAppends(l->writer.get(), appends, prefix, &mean_group);
   std::printf("%.0f events/s, mean group %.0f, %" PRIu64 " snapshots\n", rate, mean_group,
-              (*writer)->stats().snapshots);
+              l->writer->stats().snapshots);
   return 0;
 }
 
@@ -169,21 +154,6 @@ StartupFigures MeasureStartups(const std::string& dir, int runs) {
 }
 
 // --- the growing ledger ------------------------------------------------------------------------
-
-void Reopen(BenchLedger* l) {
-  auto store = ledger::Store::Open(l->dir, ledger::StoreOptions());
-  Must(store.ok(), store.status().ToString());
-  l->store = std::move(store).value();
-  auto log = ledger::EventLog::Open(l->store.get());
-  Must(log.ok(), log.status().ToString());
-  l->log = std::move(log).value();
-}
-
-void OpenWriter(BenchLedger* l) {
-  auto writer = ledger::Writer::Open(l->store.get(), l->log.get(), ledger::WriterOptions());
-  Must(writer.ok(), writer.status().ToString());
-  l->writer = std::move(writer).value();
-}
 
 double BalanceLookups(ledger::Writer* writer, uint64_t lookups, std::vector<double>* latencies) {
   return ClosedLoop(
@@ -272,7 +242,7 @@ void MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args, double empty
   // snapshot is at most that far behind the head, as in a ledger that has been running.
   l->Close();
   PrintStartup(MeasureStartups(l->dir, args.runs), "");
-  Reopen(l);
+  OpenLog(l);
 }
 
 void GrowingLedger(const Args& args) {
@@ -326,9 +296,7 @@ void ManyVolunteers(const Args& args) {
   // One command after the replay leaves a snapshot of the whole state, as a running ledger has.
   ledger::WriterOptions snapshot_now;
   snapshot_now.snapshot_interval_events = 1;
-  auto writer = ledger::Writer::Open(l->store.get(), l->log.get(), snapshot_now);
-  Must(writer.ok(), writer.status().ToString());
-  l->writer = std::move(writer).value();
+  OpenWriter(l.get(), snapshot_now);
   auto r = l->writer->Execute(RedeemCommand(0, "vol-"));
   Must(r.status.ok(), r.status.ToString());
   // The snapshot follows the command's answer on the writer thread; a read queued after it waits.
