@@ -36,8 +36,13 @@ uint64_t Check(std::string_view key, std::string_view covered) {
   return XXH3_64bits_withSeed(covered.data(), covered.size(), XXH3_64bits(key.data(), key.size()));
 }
 
-// "redemption 'RD1'", "sale 'S9'"; ids were checked as UTF-8 when they were decided.
-std::string Describe(std::string_view key) {
+Status Damaged(std::string_view key, const std::string& what) {
+  return Status::Corruption("receipt index entry of " + DescribeReceipt(key) + " " + what);
+}
+
+}  // namespace
+
+std::string DescribeReceipt(std::string_view key) {
   if (key.empty()) return "(empty key)";
   const char* kind = key[0] == kRedemptionReceipt ? "redemption"
                      : key[0] == kSaleReceipt     ? "sale"
@@ -45,12 +50,7 @@ std::string Describe(std::string_view key) {
   return std::string(kind) + " '" + std::string(key.substr(1)) + "'";
 }
 
-Status Damaged(std::string_view key, const std::string& what) {
-  return Status::Corruption("receipt index entry of " + Describe(key) + " " + what);
-}
-
-// The marker: the seq the index covers, or nullopt when the ledger was never indexed.
-Result<std::optional<uint64_t>> ReadMarker(Store* store) {
+Result<std::optional<uint64_t>> ReadReceiptMarker(Store* store) {
   std::string marker;
   rocksdb::Status s =
       store->db()->Get(rocksdb::ReadOptions(), store->meta(),
@@ -60,8 +60,6 @@ Result<std::optional<uint64_t>> ReadMarker(Store* store) {
   if (marker.size() != 8) return Status::Corruption("the receipt index marker is damaged");
   return std::optional<uint64_t>(GetFixed64(marker.data()));
 }
-
-}  // namespace
 
 bool Receipt::operator==(const Receipt& other) const {
   return seq == other.seq && reversed_seq == other.reversed_seq &&
@@ -157,11 +155,8 @@ Result<Receipt> DecodeReceipt(std::string_view key, std::string_view value) {
   return receipt;
 }
 
-Status ReceiptBatch::Add(schema::Event::Reader event,
-                         std::unordered_map<std::string, Receipt>* known) {
+std::optional<Receipt> ReceiptCreatedBy(schema::Event::Reader event) {
   auto body = event.getBody();
-  std::string key = ReceiptKeyOf(event);
-  if (key.empty()) return Status::Ok();
   Receipt receipt;
   switch (body.which()) {
     case Body::POINTS_REDEEMED: {
@@ -169,8 +164,6 @@ Status ReceiptBatch::Add(schema::Event::Reader event,
       receipt.volunteer_id = Str(r.getVolunteerId());
       receipt.merchant_id = Str(r.getMerchantId());
       receipt.amount = r.getPoints();
-      receipt.seq = event.getSeq();
-      receipt.recorded_at_us = event.getRecordedAtUs();
       break;
     }
     case Body::SALE_RECORDED: {
@@ -178,24 +171,33 @@ Status ReceiptBatch::Add(schema::Event::Reader event,
       receipt.merchant_id = Str(s.getMerchantId());
       receipt.amount = s.getGrossFen();
       receipt.contribution_fen = s.getContributionFen();
-      receipt.seq = event.getSeq();
-      receipt.recorded_at_us = event.getRecordedAtUs();
       break;
     }
-    default: {  // a reversal
-      auto there = known->find(key);
-      if (there == known->end()) {
-        return Status::Corruption("event " + std::to_string(event.getSeq()) + " reverses " +
-                                      Describe(key) + ", which the index does not hold",
-                                  event.getSeq());
-      }
-      receipt = there->second;
-      receipt.reversed_seq = event.getSeq();
-      break;
-    }
+    default:
+      return std::nullopt;
   }
-  (*known)[key] = receipt;
-  receipts_[std::move(key)] = std::move(receipt);
+  receipt.seq = event.getSeq();
+  receipt.recorded_at_us = event.getRecordedAtUs();
+  return receipt;
+}
+
+Status ReceiptBatch::Add(schema::Event::Reader event,
+                         std::unordered_map<std::string, Receipt>* known) {
+  std::string key = ReceiptKeyOf(event);
+  if (key.empty()) return Status::Ok();
+  std::optional<Receipt> receipt = ReceiptCreatedBy(event);
+  if (!receipt.has_value()) {  // a reversal, of a receipt `known` must hold
+    auto there = known->find(key);
+    if (there == known->end()) {
+      return Status::Corruption("event " + std::to_string(event.getSeq()) + " reverses " +
+                                    DescribeReceipt(key) + ", which the index does not hold",
+                                event.getSeq());
+    }
+    receipt = there->second;
+    receipt->reversed_seq = event.getSeq();
+  }
+  (*known)[key] = *receipt;
+  receipts_[std::move(key)] = std::move(*receipt);
   return Status::Ok();
 }
 
@@ -262,7 +264,7 @@ void DropReceipts(domain::State* state) {
 }
 
 Result<uint64_t> CatchUpReceipts(Store* store, const EventLog& log) {
-  Result<std::optional<uint64_t>> marker = ReadMarker(store);
+  Result<std::optional<uint64_t>> marker = ReadReceiptMarker(store);
   if (!marker.ok()) return marker.status();
   const uint64_t through = marker->value_or(0);
   const uint64_t head = log.head().seq;
@@ -310,116 +312,6 @@ Result<uint64_t> CatchUpReceipts(Store* store, const EventLog& log) {
                               std::to_string(head - through));
   }
   return read;
-}
-
-namespace {
-
-// What a redemption or sale event says its entry holds (reversed_seq left 0).
-Receipt ReceiptOfCreation(schema::Event::Reader event) {
-  ReceiptBatch batch;
-  std::unordered_map<std::string, Receipt> known;
-  batch.Add(event, &known).IgnoreError();  // a creation needs nothing known
-  return known.empty() ? Receipt() : known.begin()->second;
-}
-
-}  // namespace
-
-Result<ReceiptCheck> CheckReceiptIndex(Store* store, const EventLog& log) {
-  ReceiptCheck check;
-  if (store->receipts() == nullptr) return check;
-  Result<std::optional<uint64_t>> marker = ReadMarker(store);
-  if (!marker.ok()) return marker.status();
-  if (!marker->has_value()) return check;
-  check.indexed = true;
-  check.through_seq = **marker;
-  if (check.through_seq > log.head().seq) {
-    check.problem = Status::Corruption("receipt index: it covers up to seq " +
-                                       std::to_string(check.through_seq) +
-                                       ", past the log's head " + std::to_string(log.head().seq));
-    return check;
-  }
-  auto fail = [&check](const std::string& what, uint64_t seq) {
-    check.problem = Status::Corruption("receipt index: " + what, seq);
-    return check;
-  };
-  // Every event up to the marker, a chunk at a time, each chunk's entries in one MultiGet.
-  uint64_t creations = 0;
-  uint64_t reversals = 0;
-  std::unique_ptr<LogCursor> cursor = log.NewCursor(1, check.through_seq);
-  std::vector<DecodedEvent> chunk;
-  std::vector<std::string> keys;
-  while (cursor->Valid()) {
-    chunk.clear();
-    keys.clear();
-    for (; cursor->Valid() && chunk.size() < kCatchUpBatchEvents; cursor->Next()) {
-      Result<DecodedEvent> event = DecodeEvent(cursor->payload(), cursor->seq());
-      if (!event.ok()) return event.status();
-      std::string key = ReceiptKeyOf(event->event());
-      if (key.empty()) continue;
-      keys.push_back(std::move(key));
-      chunk.push_back(std::move(event).value());
-    }
-    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-    std::vector<rocksdb::PinnableSlice> values(keys.size());
-    std::vector<rocksdb::Status> statuses(keys.size());
-    if (!keys.empty()) {
-      store->db()->MultiGet(rocksdb::ReadOptions(), store->receipts(), keys.size(), slices.data(),
-                            values.data(), statuses.data());
-    }
-    for (size_t i = 0; i < chunk.size(); ++i) {
-      const schema::Event::Reader event = chunk[i].event();
-      const uint64_t seq = event.getSeq();
-      if (statuses[i].IsNotFound()) return fail("no entry for " + Describe(keys[i]), seq);
-      if (!statuses[i].ok()) return FromRocks(statuses[i], "reading the receipt index");
-      Result<Receipt> entry =
-          DecodeReceipt(keys[i], std::string_view(values[i].data(), values[i].size()));
-      if (!entry.ok()) return fail(entry.status().message(), seq);
-      const Body::Which kind = event.getBody().which();
-      if (kind == Body::POINTS_REDEEMED || kind == Body::SALE_RECORDED) {
-        ++creations;
-        Receipt expected = ReceiptOfCreation(event);
-        expected.reversed_seq = entry->reversed_seq;
-        if (!(expected == *entry)) {
-          return fail("the entry of " + Describe(keys[i]) + " differs from its event", seq);
-        }
-        if (entry->reversed_seq != 0 &&
-            (entry->reversed_seq <= seq || entry->reversed_seq > check.through_seq)) {
-          return fail("the entry of " + Describe(keys[i]) + " is reversed at seq " +
-                          std::to_string(entry->reversed_seq) + ", outside the log it covers",
-                      seq);
-        }
-      } else {
-        ++reversals;
-        if (entry->reversed_seq != seq) {
-          return fail("the entry of " + Describe(keys[i]) + " does not record its reversal", seq);
-        }
-      }
-    }
-  }
-  MULIN_RETURN_IF_ERROR(cursor->status());
-  // No entry beyond the log's: as many entries as creations, as many reversed as reversals.
-  rocksdb::ReadOptions all;
-  all.total_order_seek = true;
-  std::unique_ptr<rocksdb::Iterator> it(store->db()->NewIterator(all, store->receipts()));
-  uint64_t entries = 0;
-  uint64_t reversed = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string key = it->key().ToString();
-    Result<Receipt> entry =
-        DecodeReceipt(key, std::string_view(it->value().data(), it->value().size()));
-    if (!entry.ok()) return fail(entry.status().message(), 0);
-    ++entries;
-    if (entry->reversed_seq != 0) ++reversed;
-  }
-  MULIN_RETURN_IF_ERROR(FromRocks(it->status(), "reading the receipt index"));
-  if (entries != creations || reversed != reversals) {
-    return fail("it holds " + std::to_string(entries) + " entries (" + std::to_string(reversed) +
-                    " reversed) where the log has " + std::to_string(creations) +
-                    " redemptions and sales (" + std::to_string(reversals) + " reversed)",
-                0);
-  }
-  check.receipts = entries;
-  return check;
 }
 
 }  // namespace mulin::ledger

@@ -28,6 +28,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,6 +61,13 @@ struct Receipt {
 std::string ReceiptKeyOf(schema::Command::Reader command);
 std::string ReceiptKeyOf(schema::Event::Reader event);
 
+// "redemption 'RD1'", "sale 'S9'": a key as messages name it.
+std::string DescribeReceipt(std::string_view key);
+
+// The receipt a PointsRedeemed or SaleRecorded event creates (not reversed); nullopt for every
+// other kind.
+std::optional<Receipt> ReceiptCreatedBy(schema::Event::Reader event);
+
 std::string EncodeReceipt(std::string_view key, const Receipt& receipt);
 Result<Receipt> DecodeReceipt(std::string_view key, std::string_view value);
 
@@ -91,24 +99,12 @@ Status LoadReceipts(Store* store, const std::vector<std::string>& keys, domain::
 // Empties the State's redemptions and sales, which the index holds.
 void DropReceipts(domain::State* state);
 
+// The seq the index covers (its marker), or nullopt when the ledger was never indexed.
+Result<std::optional<uint64_t>> ReadReceiptMarker(Store* store);
+
 // Indexes the events after the marker, up to the head, in synced batches. Returns how many events
 // it read (0 when the index was current).
 Result<uint64_t> CatchUpReceipts(Store* store, const EventLog& log);
-
-struct ReceiptCheck {
-  bool indexed = false;      // the ledger has an index (an older one gets it at a writable open)
-  uint64_t through_seq = 0;  // the index's marker: the events it covers
-  uint64_t receipts = 0;     // entries that matched the log
-  Status problem;            // ok, or the first disagreement (with its event's seq when it has one)
-};
-
-// The nightly check (`mulin reconcile`) that the index says what the log says, up to the index's
-// marker: every redemption and sale has its entry with the same fields, reversed exactly at the seq
-// of its reversal, and the index holds no other entry. The writer decides on these entries (a new
-// id's uniqueness, a reversal), so an index that drifted from the log would let a wrong decision be
-// chained into it. Meant for a ledger opened read-only, whose view does not move; reads every event
-// up to the marker and every entry.
-Result<ReceiptCheck> CheckReceiptIndex(Store* store, const EventLog& log);
 
 }  // namespace mulin::ledger
 

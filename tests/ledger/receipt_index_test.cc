@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/receipt_check.h"
 #include "tests/ledger/writer_fixture.h"
 #include "tests/support/commands.h"
 

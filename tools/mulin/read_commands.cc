@@ -14,6 +14,7 @@
 #include <iostream>
 #include <optional>
 
+#include "ledger/receipt_check.h"
 #include "ledger/receipt_index.h"
 #include "projections/as_of.h"
 #include "projections/engine.h"
