@@ -50,7 +50,7 @@ struct State;
 
 namespace mulin::ledger {
 
-struct DecodedCommand;  // internal to writer.cc: a command decoded within limits, with its key
+struct DecodedCommand;  // ledger/command_decode.h: a command decoded within limits, with its key
 
 struct WriterOptions {
   // Commands waiting to be decided; past this Submit answers kOverloaded at once.

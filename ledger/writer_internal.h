@@ -1,0 +1,61 @@
+// The writer's internals shared by writer.cc (its threads and life cycle) and writer_group.cc
+// (deciding a group and committing it). Not for use outside the writer.
+#ifndef MULIN_LEDGER_WRITER_INTERNAL_H_
+#define MULIN_LEDGER_WRITER_INTERNAL_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ledger/command_decode.h"
+#include "ledger/domain/state.h"
+#include "ledger/receipt_index.h"
+#include "ledger/writer.h"
+
+namespace mulin::ledger {
+
+struct Writer::Pending {
+  // Decoded (and hashed) on the submitting thread, which keeps that work off the writer's.
+  std::unique_ptr<DecodedCommand> command;
+  Status decoded;  // ok, or why the command does not decode
+  Done done;
+  std::function<void(const domain::State&)> read;  // set for Read() requests instead
+};
+
+// One group of commands: decided in order on the writer thread, then appended together and
+// completed together on the commit thread.
+class Writer::Group {
+ public:
+  std::deque<Pending> pending;
+  std::vector<CommandResult> results;
+  std::vector<long> repeats;            // an earlier command of this group it repeats, or -1
+  std::vector<long> in_flight_repeats;  // a command of the group in flight it repeats, or -1
+  std::vector<bool> is_read;  // Read()s, run on the writer thread once the group is settled
+  std::vector<std::function<void(const domain::State&)>> reads;
+  std::vector<std::string> payloads;
+  std::vector<RequestEntry> requests;
+  std::vector<size_t> appended;  // indexes into results whose events are in `payloads`
+  uint64_t first_seq = 0;        // the seq its first event takes
+  uint64_t last_seq = 0;         // the seq its last event takes (first_seq - 1 when none)
+  // Request keys decided earlier in this group (not yet in the log's index).
+  std::unordered_map<std::string, std::pair<ContentHash, size_t>> keys;
+  // The receipt keys its commands name, and the receipts its events create or reverse.
+  std::vector<std::string> receipt_keys;
+  ReceiptBatch receipts;
+  Status receipts_broken;  // an event the index could not take: the group is not appended
+  // Set before the hand-over: every command fails with it and nothing is appended.
+  Status fail;
+  Status appended_status;  // the commit thread's Append, ok when nothing was to be appended
+};
+
+struct Writer::HeldReceipts {
+  std::unordered_map<std::string, Receipt> receipts;
+};
+
+}  // namespace mulin::ledger
+
+#endif  // MULIN_LEDGER_WRITER_INTERNAL_H_
