@@ -125,6 +125,7 @@ class Writer {
   long DecideOne(const DecodedCommand& decoded, const std::optional<RequestRecord>& recorded,
                  int64_t now_us, size_t index, Group* group);
   void HandOver(std::unique_ptr<Group> group);
+  void WaitForCommit();  // until the commit thread is done with the group handed to it
   Status Settle();
   void CommitLoop();
   void Commit(Group* group);

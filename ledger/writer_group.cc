@@ -159,14 +159,16 @@ void ForgetReceipts(const std::vector<std::string>& keys, const std::vector<std:
 
 }  // namespace
 
+void Writer::WaitForCommit() {
+  std::unique_lock<std::mutex> lock(commit_mu_);
+  commit_cv_.wait(lock, [this] { return !commit_busy_; });
+}
+
 // Waits until the group in flight is appended and completed. If its append failed, the state (which
 // includes it) is rebuilt from the log. With nothing in flight the state matches the log's head,
 // and every receipt it held is in the index, so they are dropped. Returns the append's status.
 Status Writer::Settle() {
-  {
-    std::unique_lock<std::mutex> lock(commit_mu_);
-    commit_cv_.wait(lock, [this] { return !commit_busy_; });
-  }
+  WaitForCommit();
   Status appended = in_flight_ != nullptr ? in_flight_->appended_status : Status::Ok();
   in_flight_.reset();
   if (!appended.ok()) {
@@ -184,10 +186,7 @@ void Writer::HandOver(std::unique_ptr<Group> group) {
   Group* previous = in_flight_.get();
   std::vector<std::string> previous_keys;
   if (previous != nullptr) {
-    {
-      std::unique_lock<std::mutex> lock(commit_mu_);
-      commit_cv_.wait(lock, [this] { return !commit_busy_; });
-    }
+    WaitForCommit();
     if (!previous->appended_status.ok()) {
       group->fail = Status::IoError("not appended: the group before it failed to append (" +
                                     previous->appended_status.message() +
