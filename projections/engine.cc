@@ -101,9 +101,14 @@ Status Engine::CheckStart(const ledger::EventLog& log, const CatchUpOptions& opt
 Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& checkpoints,
                            const std::vector<bool>& advanced, size_t row_cache_bytes_max) {
   RowBatch batch;
-  batch.puts.reserve(pending->dirty.size() + projections_.size());
+  if (!pending->in_place) batch.puts.reserve(pending->dirty.size() + projections_.size());
   for (PendingRows::Cache::value_type* row : pending->dirty) {
     row->second.dirty = false;
+    if (pending->in_place) {
+      // The fold already changed the store's rows; only a row it left empty is to be removed.
+      if (row->second.value.empty()) pending->cache->erase(pending->cache->find(row->first));
+      continue;
+    }
     // Rows that hold runs of records grew in the batch: count what they hold now.
     pending->cache_bytes = pending->cache_bytes - row->second.counted + row->second.value.size();
     row->second.counted = row->second.value.size();
@@ -118,9 +123,9 @@ Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& 
   }
   pending->batch_bytes = 0;
   MULIN_RETURN_IF_ERROR(store_->Commit(std::move(batch)));
-  if (pending->cache_bytes > row_cache_bytes_max) {
+  if (!pending->in_place && pending->cache_bytes > row_cache_bytes_max) {
     // Everything cached is now in the store; later batches read it back from there.
-    pending->cache.clear();
+    pending->cache->clear();
     pending->cache_bytes = 0;
     pending->cache_complete = false;
   }
@@ -143,14 +148,21 @@ Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpO
     from = std::min(from, checkpoint->seq + 1);
   }
   MULIN_RETURN_IF_ERROR(CheckStart(log, options, target, checkpoints));
-  CatchUpStats stats;
-  if (from > target) return stats;
+  if (from > target) return CatchUpStats();
+  PendingRows pending(store_->RowsToFoldInto());
+  Result<CatchUpStats> stats = Fold(log, options, from, target, &checkpoints, &pending);
+  if (!stats.ok() && pending.in_place) store_->FailFold(stats.status());
+  return stats;
+}
 
-  PendingRows pending;
+Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOptions& options,
+                                  uint64_t from, uint64_t target,
+                                  std::vector<Checkpoint>* checkpoints, PendingRows* pending) {
+  CatchUpStats stats;
   std::vector<Rows> rows;
   for (size_t i = 0; i < projections_.size(); ++i) {
-    rows.emplace_back(RowPrefix(projections_[i]->name()), store_, &pending,
-                      /*started_empty=*/checkpoints[i].seq == 0);
+    rows.emplace_back(RowPrefix(projections_[i]->name()), store_, pending,
+                      /*started_empty=*/(*checkpoints)[i].seq == 0);
   }
   std::vector<bool> advanced(projections_.size(), false);
   size_t in_batch = 0;
@@ -160,16 +172,16 @@ Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpO
       const uint64_t seq = record.seq;
       const EventContext context{seq, record.event.event(), &record.postings};
       for (size_t i = 0; i < projections_.size(); ++i) {
-        if (checkpoints[i].seq >= seq) continue;
+        if ((*checkpoints)[i].seq >= seq) continue;
         MULIN_RETURN_IF_ERROR(projections_[i]->Apply(context, &rows[i]));
-        checkpoints[i] = Checkpoint{seq, record.chain};
+        (*checkpoints)[i] = Checkpoint{seq, record.chain};
         advanced[i] = true;
       }
       ++stats.events;
       if (++in_batch >= options.batch_events_max ||
-          pending.batch_bytes >= options.batch_bytes_max) {
+          pending->batch_bytes >= options.batch_bytes_max) {
         MULIN_RETURN_IF_ERROR(
-            CommitBatch(&pending, checkpoints, advanced, options.row_cache_bytes_max));
+            CommitBatch(pending, *checkpoints, advanced, options.row_cache_bytes_max));
         ++stats.batches;
         in_batch = 0;
         std::fill(advanced.begin(), advanced.end(), false);
@@ -183,7 +195,7 @@ Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpO
   MULIN_RETURN_IF_ERROR(reader.status());
   if (in_batch > 0) {
     MULIN_RETURN_IF_ERROR(
-        CommitBatch(&pending, checkpoints, advanced, options.row_cache_bytes_max));
+        CommitBatch(pending, *checkpoints, advanced, options.row_cache_bytes_max));
     ++stats.batches;
   }
   if (options.progress) options.progress(target, target);

@@ -15,8 +15,12 @@
 // the projections it advanced are committed in one RowBatch (one RocksDB WriteBatch), so every
 // event is applied exactly once, even when the process dies mid-batch: the batch is lost whole and
 // redone from the old checkpoint.
-// Thread-safety: one thread at a time per engine; the store must not be committed to by anyone
-// else meanwhile. Ownership: borrows the store and the projections.
+// Into a memory store (MemoryRowStore) the fold changes the store's rows as it goes instead of
+// copying them at each commit; a catch-up that fails part way there leaves the store refusing
+// every later call with that failure (RowStore::FailFold), since its rows then hold part of a
+// batch. Thread-safety: one thread at a time per engine; the store must not be committed to by
+// anyone else meanwhile, and a memory store not read either. Ownership: borrows the store and the
+// projections.
 #ifndef MULIN_PROJECTIONS_ENGINE_H_
 #define MULIN_PROJECTIONS_ENGINE_H_
 
@@ -92,6 +96,10 @@ class Engine {
  private:
   Status CheckStart(const ledger::EventLog& log, const CatchUpOptions& options, uint64_t target,
                     const std::vector<Checkpoint>& checkpoints) const;
+  // The fold of CatchUp once its checkpoints are read and checked.
+  Result<CatchUpStats> Fold(const ledger::EventLog& log, const CatchUpOptions& options,
+                            uint64_t from, uint64_t target, std::vector<Checkpoint>* checkpoints,
+                            PendingRows* pending);
   Status CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& checkpoints,
                      const std::vector<bool>& advanced, size_t row_cache_bytes_max);
 

@@ -1,8 +1,5 @@
 #include "projections/projection.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 namespace mulin::projections {
 namespace {
 
@@ -63,10 +60,6 @@ std::string_view Counterparty(const std::vector<domain::Posting>& postings, size
   return out;
 }
 
-size_t PendingRows::KeyHash::operator()(const std::string& key) const {
-  return static_cast<size_t>(XXH3_64bits(key.data(), key.size()));
-}
-
 const std::string& Rows::FullKey(std::string_view row_key) {
   key_.erase(prefix_size_);
   key_.append(row_key);
@@ -75,16 +68,19 @@ const std::string& Rows::FullKey(std::string_view row_key) {
 
 Result<std::string*> Rows::Mutable(std::string_view row_key) {
   const std::string& key = FullKey(row_key);
-  auto it = pending_->cache.find(key);
-  if (it == pending_->cache.end()) {
+  PendingRows::Cache& cache = *pending_->cache;
+  auto it = cache.find(key);
+  if (it == cache.end()) {
     std::string value;
-    if (!started_empty_ || !pending_->cache_complete) {
+    if (!pending_->in_place && (!started_empty_ || !pending_->cache_complete)) {
       Result<bool> found = store_->Get(key, &value);
       if (!found.ok()) return found.status();
     }
-    pending_->cache_bytes += key.size() + value.size() + kRowCacheEntryOverheadBytes;
+    if (!pending_->in_place) {
+      pending_->cache_bytes += key.size() + value.size() + kRowCacheEntryOverheadBytes;
+    }
     const size_t counted = value.size();
-    it = pending_->cache.emplace(key, PendingRows::Entry{std::move(value), false, counted}).first;
+    it = cache.emplace(key, PendingRows::Entry{std::move(value), false, counted}).first;
   }
   if (!it->second.dirty) {
     it->second.dirty = true;

@@ -50,23 +50,23 @@ inline constexpr size_t kRowCacheBytesMax = 128u << 20;
 inline constexpr size_t kRowCacheEntryOverheadBytes = 64;
 
 // The rows of a catch-up in flight: what its fold has read and changed so far, and what the
-// current batch will write. Shared by the projections the catch-up advances.
+// current batch will write. Shared by the projections the catch-up advances. Into a memory store
+// the fold works on the store's own rows (RowStore::RowsToFoldInto): they are complete, so a row
+// they do not hold does not exist, and a commit only clears the batch's bookkeeping.
 struct PendingRows {
-  struct Entry {
-    std::string value;  // "" when the row does not exist (no row value is empty)
-    bool dirty = false;
-    size_t counted = 0;  // bytes of value counted in cache_bytes (rows grow: pages)
-  };
-  // XXH3-64 of the key: a fold looks up a few rows for every event, and on keys of a few dozen
-  // bytes this costs a fraction of std::hash's.
-  struct KeyHash {
-    size_t operator()(const std::string& key) const;
-  };
-  using Cache = std::unordered_map<std::string, Entry, KeyHash>;
-  Cache cache;                            // full key → value as of the fold so far
+  using Entry = FoldRow;
+  using Cache = FoldRows;
+  explicit PendingRows(FoldRows* in_place)
+      : cache(in_place != nullptr ? in_place : &own), in_place(in_place != nullptr) {}
+  PendingRows(const PendingRows&) = delete;
+  PendingRows& operator=(const PendingRows&) = delete;
+
+  Cache own;                              // the fold's cache of a store's rows, unless in place
+  Cache* const cache;                     // full key → value as of the fold so far
+  const bool in_place;                    // `cache` is the store's rows themselves
   std::vector<Cache::value_type*> dirty;  // cache entries the current batch changed
   size_t batch_bytes = 0;                 // rows the current batch changed, for the batch limit
-  size_t cache_bytes = 0;                 // for kRowCacheBytesMax
+  size_t cache_bytes = 0;                 // for kRowCacheBytesMax (not counted in place)
   bool cache_complete = true;             // the cache holds every row changed so far
 };
 

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "ledger/store.h"
 #include "projections/codec.h"
 
@@ -44,12 +47,27 @@ class MemoryRowIterator final : public RowIterator {
   bool Valid() const override { return at_ < sorted_->size(); }
   void Next() override { ++at_; }
   std::string_view key() const override { return (*sorted_)[at_]->first; }
-  std::string_view value() const override { return (*sorted_)[at_]->second; }
+  std::string_view value() const override { return (*sorted_)[at_]->second.value; }
   Status status() const override { return Status::Ok(); }
 
  private:
   std::shared_ptr<const MemoryRowStore::Sorted> sorted_;
   size_t at_;
+};
+
+// The iterator of a store that cannot be read: empty, and its status says why.
+class FailedRowIterator final : public RowIterator {
+ public:
+  explicit FailedRowIterator(Status why) : why_(std::move(why)) {}
+  void Seek(std::string_view) override {}
+  bool Valid() const override { return false; }
+  void Next() override {}
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  Status status() const override { return why_; }
+
+ private:
+  Status why_;
 };
 
 // Merges the overlay's rows over the base's: on equal keys the overlay's value wins.
@@ -137,19 +155,27 @@ Status RocksRowStore::Commit(RowBatch batch) {
   return FromRocks(db_->Write(write_options_, &write), "writing projection rows");
 }
 
+size_t RowKeyHash::operator()(const std::string& key) const {
+  return static_cast<size_t>(XXH3_64bits(key.data(), key.size()));
+}
+
 Result<bool> MemoryRowStore::Get(const std::string& key, std::string* value) const {
+  if (!failed_.ok()) return failed_;
   auto it = rows_.find(key);
-  if (it == rows_.end()) return false;
-  *value = it->second;
+  if (it == rows_.end() || it->second.value.empty()) return false;
+  *value = it->second.value;
   return true;
 }
 
 std::unique_ptr<RowIterator> MemoryRowStore::NewIterator() const {
+  if (!failed_.ok()) return std::make_unique<FailedRowIterator>(failed_);
   std::lock_guard<std::mutex> lock(sorted_mu_);
   if (!sorted_) {
     auto sorted = std::make_shared<Sorted>();
     sorted->reserve(rows_.size());
-    for (const auto& row : rows_) sorted->push_back(&row);
+    for (const auto& row : rows_) {
+      if (!row.second.value.empty()) sorted->push_back(&row);
+    }
     std::sort(sorted->begin(), sorted->end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     sorted_ = std::move(sorted);
@@ -158,6 +184,7 @@ std::unique_ptr<RowIterator> MemoryRowStore::NewIterator() const {
 }
 
 Status MemoryRowStore::Commit(RowBatch batch) {
+  if (!failed_.ok()) return failed_;
   {
     std::lock_guard<std::mutex> lock(sorted_mu_);
     sorted_.reset();
@@ -167,8 +194,21 @@ Status MemoryRowStore::Commit(RowBatch batch) {
       it = it->first.compare(0, prefix.size(), prefix) == 0 ? rows_.erase(it) : std::next(it);
     }
   }
-  for (auto& [key, value] : batch.puts) rows_.insert_or_assign(std::move(key), std::move(value));
+  for (auto& [key, value] : batch.puts) rows_[std::move(key)].value = std::move(value);
   return Status::Ok();
+}
+
+FoldRows* MemoryRowStore::RowsToFoldInto() {
+  if (!failed_.ok()) return nullptr;
+  std::lock_guard<std::mutex> lock(sorted_mu_);
+  sorted_.reset();
+  return &rows_;
+}
+
+void MemoryRowStore::FailFold(const Status& why) {
+  failed_ = why;
+  std::lock_guard<std::mutex> lock(sorted_mu_);
+  sorted_.reset();
 }
 
 Result<bool> OverlayRowStore::Get(const std::string& key, std::string* value) const {

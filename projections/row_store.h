@@ -43,6 +43,20 @@ class RowIterator {
   virtual Status status() const = 0;
 };
 
+// A row as a catch-up's fold holds it (see Rows in projection.h): its value and the fold's
+// bookkeeping. A memory store keeps its rows in this form so that a fold can work on them in place.
+struct FoldRow {
+  std::string value;   // "" when the row does not exist (no row value is empty)
+  bool dirty = false;  // changed in the batch being folded
+  size_t counted = 0;  // bytes of value counted against the fold's cache limit (rows grow: pages)
+};
+// XXH3-64 of the key: a fold looks up a few rows for every event, and on keys of a few dozen bytes
+// this costs a fraction of std::hash's.
+struct RowKeyHash {
+  size_t operator()(const std::string& key) const;
+};
+using FoldRows = std::unordered_map<std::string, FoldRow, RowKeyHash>;
+
 struct RowBatch {
   // Every row whose key starts with one of these is deleted before `puts` are applied.
   std::vector<std::string> drop_prefixes;
@@ -57,6 +71,12 @@ class RowStore {
   virtual std::unique_ptr<RowIterator> NewIterator() const = 0;
   // Takes the batch by value so that rows can be moved into memory stores without a copy.
   virtual Status Commit(RowBatch batch) = 0;
+  // A store in memory hands a catch-up its rows to fold into directly (engine.h): nothing is
+  // copied per batch, and each row is held once instead of twice. Null for the other stores.
+  virtual FoldRows* RowsToFoldInto() { return nullptr; }
+  // Called when a fold into RowsToFoldInto() failed part way, leaving part of a batch in the rows
+  // beside a checkpoint that does not cover it: from then on every call fails with `why`.
+  virtual void FailFold(const Status& why) { (void)why; }
 };
 
 // Calls `visit(key, value)` for each row whose key starts with `prefix`, in key order, until it
@@ -82,19 +102,22 @@ class RocksRowStore final : public RowStore {
 };
 
 // Rows live in a hash map, which a fold (all point reads and writes) needs; the sorted order that
-// scans need is built on the first NewIterator after a Commit.
+// scans need is built on the first NewIterator after a Commit. A catch-up folds straight into the
+// map, so, like Commit, it needs the store to itself, and no iterator may be used across it.
 class MemoryRowStore final : public RowStore {
  public:
-  using Rows = std::unordered_map<std::string, std::string>;
-  using Sorted = std::vector<const Rows::value_type*>;
+  using Sorted = std::vector<const FoldRows::value_type*>;
 
   Result<bool> Get(const std::string& key, std::string* value) const override;
   std::unique_ptr<RowIterator> NewIterator() const override;
   Status Commit(RowBatch batch) override;
+  FoldRows* RowsToFoldInto() override;
+  void FailFold(const Status& why) override;
   size_t size() const { return rows_.size(); }
 
  private:
-  Rows rows_;
+  FoldRows rows_;
+  Status failed_;  // what a failed fold left; every call then fails with it
   mutable std::mutex sorted_mu_;
   mutable std::shared_ptr<const Sorted> sorted_;  // guarded by sorted_mu_; null after a Commit
 };

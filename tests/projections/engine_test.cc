@@ -197,5 +197,84 @@ TEST_F(ProjectionEngineTest, ProgressIsReportedUpToTheTarget) {
   EXPECT_EQ(ledger_.log()->head().seq, seen.back());
 }
 
+// Looks at a row it never writes, for every event: the fold must not keep an empty row for it.
+class PeekingProjection final : public Projection {
+ public:
+  std::string_view name() const override { return "peek"; }
+  Status Apply(const EventContext& context, Rows* rows) override {
+    Result<std::string*> absent = rows->Mutable("never written " + std::to_string(context.seq));
+    if (!absent.ok()) return absent.status();
+    return (*absent)->empty() ? Status::Ok() : Status::Corruption("a row no one wrote exists");
+  }
+  std::string DescribeKey(std::string_view row_key) const override { return std::string(row_key); }
+  std::string DescribeValue(std::string_view, std::string_view value) const override {
+    return std::string(value);
+  }
+};
+
+// Into memory the fold changes the store's rows in place; folded in steps it must still equal one
+// pass, and a batch that stops early (as-of seqs that cut batches short) must leave no trace.
+TEST_F(ProjectionEngineTest, MemoryCaughtUpInStepsEqualsOnePass) {
+  RandomStream stream(14);
+  ledger_.Append(stream.Next(3000));
+  MemoryRowStore one_pass;
+  StandardProjections a;
+  ASSERT_TRUE(Engine(&one_pass, a.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
+
+  MemoryRowStore in_steps;
+  StandardProjections b;
+  PeekingProjection peek;
+  std::vector<Projection*> with_peek = b.All();
+  with_peek.push_back(&peek);
+  Engine engine(&in_steps, with_peek);
+  CatchUpOptions options;
+  options.batch_events_max = 37;
+  for (uint64_t to : {1u, 2u, 500u, 1234u, 2999u}) {
+    options.to_seq = to;
+    ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok()) << to;
+  }
+  options.to_seq = 0;
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
+  const RowMap expected = DumpRows(one_pass);
+  RowMap found = DumpRows(in_steps);
+  ASSERT_EQ(1u, found.erase(CheckpointKey(peek.name())));
+  ASSERT_GT(expected.size(), 100u);
+  EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
+  EXPECT_EQ(expected.size() + 1, in_steps.size()) << "rows the fold left empty stay in the map";
+}
+
+// A fold into memory that fails part way has changed rows its checkpoints do not cover: the store
+// must refuse to be read or extended rather than show them.
+TEST_F(ProjectionEngineTest, MemoryLeftByAFailedFoldRefusesEveryUse) {
+  RandomStream stream(15);
+  ledger_.Append(stream.Next(2000));
+  MemoryRowStore scratch;
+  StandardProjections set;
+  Engine engine(&scratch, set.All());
+  CatchUpOptions options;
+  options.to_seq = 1000;
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
+  // Every balance row made undecodable: the next posting to any of them stops the fold, after
+  // the other projections have folded part of the batch.
+  RowBatch garble;
+  for (const auto& [key, value] : DumpRows(scratch, RowPrefix(kBalancesName))) {
+    garble.puts.emplace_back(key, "x");
+  }
+  ASSERT_FALSE(garble.puts.empty());
+  ASSERT_TRUE(scratch.Commit(garble).ok());
+
+  auto failed = engine.CatchUp(*ledger_.log(), CatchUpOptions());
+  ASSERT_TRUE(failed.status().IsCorruption()) << failed.status().ToString();
+  std::string value;
+  auto read = scratch.Get(CheckpointKey(kAuditName), &value);
+  EXPECT_EQ(failed.status().ToString(), read.status().ToString());
+  auto it = scratch.NewIterator();
+  it->Seek("");
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().IsCorruption());
+  EXPECT_TRUE(scratch.Commit(RowBatch()).IsCorruption());
+  EXPECT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).status().IsCorruption());
+}
+
 }  // namespace
 }  // namespace mulin::projections
