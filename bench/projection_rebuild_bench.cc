@@ -1,6 +1,7 @@
 // projection_rebuild_bench: how fast every projection (balances, audit, fund, orders) is rebuilt
 // from seq 1, into each kind of space the read side builds into, against the floor in the same
-// run: reading, decoding and computing domain::Postings for every event and writing no row.
+// run: reading, decoding and computing domain::Postings for every event and writing no row; and,
+// for the rebuilds into RocksDB, the row writes they commit, replayed into RocksDB without a fold.
 // Budget (DESIGN §8): projection rebuild ≥ 1M events/s.
 //
 // Usage: projection_rebuild_bench [--events N] [--dir DIR] [--runs R] [--only TEXT]
@@ -135,6 +136,46 @@ uint64_t Fold(const ledger::EventLog& log, proj::RowStore* rows,
   return stats.ok() ? stats->events : 0;
 }
 
+// Passes commits on to `target` and keeps a copy of each batch, to be written again without the
+// fold (RowWritesAlone).
+class RecordingRowStore final : public proj::RowStore {
+ public:
+  explicit RecordingRowStore(proj::RowStore* target) : target_(target) {}
+  Result<bool> Get(const std::string& key, std::string* value) const override {
+    return target_->Get(key, value);
+  }
+  std::unique_ptr<proj::RowIterator> NewIterator() const override { return target_->NewIterator(); }
+  Status Commit(proj::RowBatch batch) override {
+    for (const auto& [key, value] : batch.puts) bytes_ += key.size() + value.size();
+    rows_ += batch.puts.size();
+    batches_.push_back(batch);
+    return target_->Commit(std::move(batch));
+  }
+  const std::vector<proj::RowBatch>& batches() const { return batches_; }
+  uint64_t rows() const { return rows_; }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  proj::RowStore* target_;
+  std::vector<proj::RowBatch> batches_;
+  uint64_t rows_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+// The baseline of a rebuild into RocksDB: the batches that rebuild commits, written into fresh
+// scratch space by RocksDB alone (no log read, no fold). Nothing when the recording fold fails.
+std::vector<proj::RowBatch> RecordRowWrites(const ledger::EventLog& log) {
+  Result<std::unique_ptr<proj::ScratchDb>> scratch = proj::ScratchDb::Create("");
+  if (!scratch.ok()) return {};
+  RecordingRowStore recording((*scratch)->rows());
+  proj::StandardProjections set;
+  if (Fold(log, &recording, set.All()) == 0) return {};
+  std::printf("the rebuild into RocksDB commits %zu batches: %llu row writes, %.1f MB\n",
+              recording.batches().size(), static_cast<unsigned long long>(recording.rows()),
+              static_cast<double>(recording.bytes()) / 1e6);
+  return recording.batches();
+}
+
 int Fail(const Status& status) {
   std::fprintf(stderr, "projection_rebuild_bench: %s\n", status.ToString().c_str());
   return 1;
@@ -145,6 +186,18 @@ std::vector<Row> MeasureAll(ledger::Store* store, const ledger::EventLog& log, c
   std::vector<Row> rows;
   rows.push_back(Measure("floor: read + decode + Postings", args, args.events,
                          [&] { return DecodeAndPost(log); }));
+  const std::string writes_alone = "floor: its row writes alone into scratch RocksDB";
+  if (writes_alone.find(args.only) != std::string::npos) {
+    const std::vector<proj::RowBatch> batches = RecordRowWrites(log);
+    rows.push_back(Measure(writes_alone, args, args.events, [&] {
+      Result<std::unique_ptr<proj::ScratchDb>> scratch = proj::ScratchDb::Create("");
+      if (!scratch.ok() || batches.empty()) return uint64_t{0};
+      for (const proj::RowBatch& batch : batches) {
+        if (!(*scratch)->rows()->Commit(batch).ok()) return uint64_t{0};
+      }
+      return args.events;
+    }));
+  }
   rows.push_back(Measure("all four into memory (as-of views)", args, args.events, [&] {
     proj::MemoryRowStore scratch;
     proj::StandardProjections set;
