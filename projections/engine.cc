@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <memory>
 
 #include "ledger/event_codec.h"
+#include "projections/batch_committer.h"
 #include "projections/event_reader.h"
 
 namespace mulin::projections {
@@ -99,7 +101,8 @@ Status Engine::CheckStart(const ledger::EventLog& log, const CatchUpOptions& opt
 }
 
 Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& checkpoints,
-                           const std::vector<bool>& advanced, size_t row_cache_bytes_max) {
+                           const std::vector<bool>& advanced, size_t row_cache_bytes_max,
+                           internal::BatchCommitter* committer) {
   RowBatch batch;
   if (!pending->in_place) batch.puts.reserve(pending->dirty.size() + projections_.size());
   for (PendingRows::Cache::value_type* row : pending->dirty) {
@@ -122,9 +125,15 @@ Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& 
                             EncodeCheckpoint(checkpoints[i]));
   }
   pending->batch_bytes = 0;
-  MULIN_RETURN_IF_ERROR(store_->Commit(std::move(batch)));
+  if (committer != nullptr) {
+    MULIN_RETURN_IF_ERROR(committer->Hand(std::move(batch)));
+  } else {
+    MULIN_RETURN_IF_ERROR(store_->Commit(std::move(batch)));
+  }
   if (!pending->in_place && pending->cache_bytes > row_cache_bytes_max) {
-    // Everything cached is now in the store; later batches read it back from there.
+    // Everything cached is now in the store (once the batch in flight lands); later batches read
+    // it back from there.
+    if (committer != nullptr) MULIN_RETURN_IF_ERROR(committer->Wait());
     pending->cache->clear();
     pending->cache_bytes = 0;
     pending->cache_complete = false;
@@ -166,6 +175,13 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
   }
   std::vector<bool> advanced(projections_.size(), false);
   size_t in_batch = 0;
+  // Past one batch, the row writes of each batch overlap the fold of the next. A catch-up of a few
+  // events (the server's, after each write) does not pay for a thread.
+  std::unique_ptr<internal::BatchCommitter> committer;
+  if (!pending->in_place && store_->CommitsBesideReads() &&
+      target - from >= options.batch_events_max) {
+    committer = std::make_unique<internal::BatchCommitter>(store_);
+  }
   internal::EventReader reader(log, from, target);
   for (auto chunk = reader.Next(); !chunk.empty(); chunk = reader.Next()) {
     for (const internal::DecodedRecord& record : chunk) {
@@ -180,8 +196,8 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
       ++stats.events;
       if (++in_batch >= options.batch_events_max ||
           pending->batch_bytes >= options.batch_bytes_max) {
-        MULIN_RETURN_IF_ERROR(
-            CommitBatch(pending, *checkpoints, advanced, options.row_cache_bytes_max));
+        MULIN_RETURN_IF_ERROR(CommitBatch(pending, *checkpoints, advanced,
+                                          options.row_cache_bytes_max, committer.get()));
         ++stats.batches;
         in_batch = 0;
         std::fill(advanced.begin(), advanced.end(), false);
@@ -195,9 +211,10 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
   MULIN_RETURN_IF_ERROR(reader.status());
   if (in_batch > 0) {
     MULIN_RETURN_IF_ERROR(
-        CommitBatch(pending, *checkpoints, advanced, options.row_cache_bytes_max));
+        CommitBatch(pending, *checkpoints, advanced, options.row_cache_bytes_max, committer.get()));
     ++stats.batches;
   }
+  if (committer != nullptr) MULIN_RETURN_IF_ERROR(committer->Wait());
   if (options.progress) options.progress(target, target);
   return stats;
 }

@@ -36,6 +36,9 @@
 #include "projections/row_store.h"
 
 namespace mulin::projections {
+namespace internal {
+class BatchCommitter;
+}  // namespace internal
 
 // Events folded per committed batch: large enough to amortise a commit, small enough that a
 // batch's pending rows stay a few MiB.
@@ -100,8 +103,10 @@ class Engine {
   Result<CatchUpStats> Fold(const ledger::EventLog& log, const CatchUpOptions& options,
                             uint64_t from, uint64_t target, std::vector<Checkpoint>* checkpoints,
                             PendingRows* pending);
+  // Commits the batch folded so far: through `committer` when there is one, else here.
   Status CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& checkpoints,
-                     const std::vector<bool>& advanced, size_t row_cache_bytes_max);
+                     const std::vector<bool>& advanced, size_t row_cache_bytes_max,
+                     internal::BatchCommitter* committer);
 
   RowStore* store_;
   std::vector<Projection*> projections_;

@@ -71,6 +71,9 @@ class RowStore {
   virtual std::unique_ptr<RowIterator> NewIterator() const = 0;
   // Takes the batch by value so that rows can be moved into memory stores without a copy.
   virtual Status Commit(RowBatch batch) = 0;
+  // True when Commit may run on one thread while Get runs on another: a catch-up then commits each
+  // batch on a thread of its own while it folds the next.
+  virtual bool CommitsBesideReads() const { return false; }
   // A store in memory hands a catch-up its rows to fold into directly (engine.h): nothing is
   // copied per batch, and each row is held once instead of twice. Null for the other stores.
   virtual FoldRows* RowsToFoldInto() { return nullptr; }
@@ -93,6 +96,7 @@ class RocksRowStore final : public RowStore {
   Result<bool> Get(const std::string& key, std::string* value) const override;
   std::unique_ptr<RowIterator> NewIterator() const override;
   Status Commit(RowBatch batch) override;
+  bool CommitsBesideReads() const override { return true; }
 
  private:
   rocksdb::DB* db_;

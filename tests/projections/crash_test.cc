@@ -1,5 +1,6 @@
-// Goal: a catch-up killed with SIGKILL mid-batch loses the whole batch and nothing else — rows
-// and checkpoint stay those of the last committed batch — and after a restart the projections
+// Goal: a catch-up killed with SIGKILL mid-batch loses the whole batch (and the one in flight to
+// the store, if it had not landed) and nothing else — rows and checkpoint stay those of the last
+// batch that landed — and after a restart the projections
 // equal a rebuild from seq 1, byte for byte, however often and wherever the process died.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -80,12 +81,15 @@ TEST_F(ProjectionCrashTest, KilledMidBatchKeepsExactlyTheCommittedBatches) {
   ledger_.Open();
   StandardProjections set;
   Engine engine(ledger_.rows(), set.All());
+  // Batches land on a thread of their own while the next is folded: the second may still have
+  // been in flight at the kill, and then it is lost whole. No other state is allowed.
+  const uint64_t landed = engine.ReadCheckpoint(kBalancesName)->seq;
+  EXPECT_TRUE(landed == kBatchEvents || landed == 2 * kBatchEvents) << landed;
   for (Projection* projection : set.All()) {
-    EXPECT_EQ(2 * kBatchEvents, engine.ReadCheckpoint(projection->name())->seq)
-        << projection->name();
+    EXPECT_EQ(landed, engine.ReadCheckpoint(projection->name())->seq) << projection->name();
   }
   const RowMap committed = DumpRows(*ledger_.rows());
-  const RowMap expected = RebuiltRows(2 * kBatchEvents);
+  const RowMap expected = RebuiltRows(landed);
   EXPECT_TRUE(expected == committed) << FirstDifference(expected, committed);
 
   ASSERT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).ok());

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
 #include <random>
 
 #include "ledger/record_format.h"
@@ -274,6 +276,53 @@ TEST_F(ProjectionEngineTest, MemoryLeftByAFailedFoldRefusesEveryUse) {
   EXPECT_TRUE(it->status().IsCorruption());
   EXPECT_TRUE(scratch.Commit(RowBatch()).IsCorruption());
   EXPECT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).status().IsCorruption());
+}
+
+// Commits into `target` until the `fail_at`-th commit, which fails as a full disk would.
+class FailingRowStore final : public RowStore {
+ public:
+  FailingRowStore(RowStore* target, int fail_at) : target_(target), fail_at_(fail_at) {}
+  Result<bool> Get(const std::string& key, std::string* value) const override {
+    return target_->Get(key, value);
+  }
+  std::unique_ptr<RowIterator> NewIterator() const override { return target_->NewIterator(); }
+  Status Commit(RowBatch batch) override {
+    if (++commits_ == fail_at_) return Status::IoError("no space left on device (test)");
+    return target_->Commit(std::move(batch));
+  }
+  bool CommitsBesideReads() const override { return target_->CommitsBesideReads(); }
+  int commits() const { return commits_; }
+
+ private:
+  RowStore* target_;
+  int fail_at_;
+  std::atomic<int> commits_{0};
+};
+
+// Batches land on a thread of their own while the next is folded; one that fails must stop the
+// catch-up there, with no later batch landing after it, so that the next catch-up redoes it.
+TEST_F(ProjectionEngineTest, ABatchThatFailsToLandStopsTheCatchUpThere) {
+  RandomStream stream(16);
+  ledger_.Append(stream.Next(3000));
+  ASSERT_TRUE(ledger_.rows()->CommitsBesideReads());
+  FailingRowStore failing(ledger_.rows(), /*fail_at=*/4);
+  CatchUpOptions options;
+  options.batch_events_max = 100;
+  auto failed = Engine(&failing, standard_.All()).CatchUp(*ledger_.log(), options);
+  EXPECT_EQ(Code::kIoError, failed.status().code()) << failed.status().ToString();
+  EXPECT_EQ(4, failing.commits()) << "a batch was committed after the one that failed";
+  Engine engine(ledger_.rows(), standard_.All());
+  for (Projection* projection : standard_.All()) {
+    EXPECT_EQ(300u, engine.ReadCheckpoint(projection->name())->seq) << projection->name();
+  }
+
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
+  MemoryRowStore scratch;
+  StandardProjections rebuilt;
+  ASSERT_TRUE(Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
+  const RowMap expected = DumpRows(scratch);
+  const RowMap found = DumpRows(*ledger_.rows());
+  EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
 }
 
 }  // namespace
