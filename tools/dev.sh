@@ -58,13 +58,13 @@ case "${1:-}" in
     cmake -S . -B build-tsan -G Ninja -DMULIN_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DMULIN_TSAN=ON >/dev/null
     ninja -C build-tsan -j "$JOBS" mulin writer_test receipt_index_test service_test crash_torture \
-      projection_engine_test projection_crash_test \
+      projection_engine_test \
       bad_input_test
     # The service tests run `mulin serve` built with TSan too: a race there halts it, and the test
     # that talks to it fails. The suppressions file says which libraries TSan cannot see into.
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/reliability/tsan_suppressions.txt" \
       ctest --test-dir build-tsan --output-on-failure -j "$JOBS" --timeout 1200 \
-        -R '^(WriterTest|ReceiptIndexTest|ServiceTest|CrashTorture|BadInputTest|ProjectionEngineTest|ProjectionCrashTest)\.'
+        -R '^(WriterTest|ReceiptIndexTest|ServiceTest|CrashTorture|BadInputTest|ProjectionEngineTest)\.'
     ;;
   fuzz)
     PACKAGES+=(clang libclang-rt-14-dev)  # the libFuzzer runtime is only a Recommends of clang
