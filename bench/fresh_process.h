@@ -57,7 +57,8 @@ inline int SnapshotParts(const std::string& dir) {
   return 0;
 }
 
-// Appends `appends` redemptions to the ledger in `dir`, for profiling the write path at a size.
+// The --appends-on mode: appends `appends` pipelined redemptions to the ledger in `dir` and prints
+// the rate (AppendsInChild reads it; run by hand, it profiles the write path at a size).
 inline int AppendsOn(const std::string& dir, uint64_t appends) {
   auto l = OpenLedgerAt(dir);
   double mean_group = 0;

@@ -104,10 +104,10 @@ Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& 
                            const std::vector<bool>& advanced, size_t row_cache_bytes_max,
                            internal::BatchCommitter* committer) {
   RowBatch batch;
-  if (!pending->in_place) batch.puts.reserve(pending->dirty.size() + projections_.size());
+  if (!pending->in_place()) batch.puts.reserve(pending->dirty.size() + projections_.size());
   for (PendingRows::Cache::value_type* row : pending->dirty) {
     row->second.dirty = false;
-    if (pending->in_place) {
+    if (pending->in_place()) {
       // The fold already changed the store's rows; only a row it left empty is to be removed.
       if (row->second.value.empty()) pending->cache->erase(pending->cache->find(row->first));
       continue;
@@ -130,7 +130,7 @@ Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& 
   } else {
     MULIN_RETURN_IF_ERROR(store_->Commit(std::move(batch)));
   }
-  if (!pending->in_place && pending->cache_bytes > row_cache_bytes_max) {
+  if (!pending->in_place() && pending->cache_bytes > row_cache_bytes_max) {
     // Everything cached is now in the store (once the batch in flight lands); later batches read
     // it back from there.
     if (committer != nullptr) MULIN_RETURN_IF_ERROR(committer->Wait());
@@ -160,7 +160,7 @@ Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpO
   if (from > target) return CatchUpStats();
   PendingRows pending(store_->RowsToFoldInto());
   Result<CatchUpStats> stats = Fold(log, options, from, target, &checkpoints, &pending);
-  if (!stats.ok() && pending.in_place) store_->FailFold(stats.status());
+  if (!stats.ok() && pending.in_place()) store_->FailFold(stats.status());
   return stats;
 }
 
@@ -178,7 +178,7 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
   // Past one batch, the row writes of each batch overlap the fold of the next. A catch-up of a few
   // events (the server's, after each write) does not pay for a thread.
   std::unique_ptr<internal::BatchCommitter> committer;
-  if (!pending->in_place && store_->CommitsBesideReads() &&
+  if (!pending->in_place() && store_->CommitsBesideReads() &&
       target - from >= options.batch_events_max) {
     committer = std::make_unique<internal::BatchCommitter>(store_);
   }

@@ -72,11 +72,11 @@ Result<std::string*> Rows::Mutable(std::string_view row_key) {
   auto it = cache.find(key);
   if (it == cache.end()) {
     std::string value;
-    if (!pending_->in_place && (!started_empty_ || !pending_->cache_complete)) {
+    if (!pending_->in_place() && (!started_empty_ || !pending_->cache_complete)) {
       Result<bool> found = store_->Get(key, &value);
       if (!found.ok()) return found.status();
     }
-    if (!pending_->in_place) {
+    if (!pending_->in_place()) {
       pending_->cache_bytes += key.size() + value.size() + kRowCacheEntryOverheadBytes;
     }
     const size_t counted = value.size();

@@ -56,14 +56,14 @@ inline constexpr size_t kRowCacheEntryOverheadBytes = 64;
 struct PendingRows {
   using Entry = FoldRow;
   using Cache = FoldRows;
-  explicit PendingRows(FoldRows* in_place)
-      : cache(in_place != nullptr ? in_place : &own), in_place(in_place != nullptr) {}
+  explicit PendingRows(FoldRows* store_rows) : cache(store_rows != nullptr ? store_rows : &own) {}
   PendingRows(const PendingRows&) = delete;
   PendingRows& operator=(const PendingRows&) = delete;
+  // `cache` is the store's rows themselves.
+  bool in_place() const { return cache != &own; }
 
   Cache own;                              // the fold's cache of a store's rows, unless in place
   Cache* const cache;                     // full key → value as of the fold so far
-  const bool in_place;                    // `cache` is the store's rows themselves
   std::vector<Cache::value_type*> dirty;  // cache entries the current batch changed
   size_t batch_bytes = 0;                 // rows the current batch changed, for the batch limit
   size_t cache_bytes = 0;                 // for kRowCacheBytesMax (not counted in place)

@@ -162,7 +162,7 @@ size_t RowKeyHash::operator()(const std::string& key) const {
 Result<bool> MemoryRowStore::Get(const std::string& key, std::string* value) const {
   if (!failed_.ok()) return failed_;
   auto it = rows_.find(key);
-  if (it == rows_.end() || it->second.value.empty()) return false;
+  if (it == rows_.end()) return false;
   *value = it->second.value;
   return true;
 }
@@ -173,9 +173,7 @@ std::unique_ptr<RowIterator> MemoryRowStore::NewIterator() const {
   if (!sorted_) {
     auto sorted = std::make_shared<Sorted>();
     sorted->reserve(rows_.size());
-    for (const auto& row : rows_) {
-      if (!row.second.value.empty()) sorted->push_back(&row);
-    }
+    for (const auto& row : rows_) sorted->push_back(&row);
     std::sort(sorted->begin(), sorted->end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     sorted_ = std::move(sorted);
