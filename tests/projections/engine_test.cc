@@ -41,6 +41,16 @@ class ProjectionEngineTest : public ::testing::Test {
     }
   }
 
+  // The stored projections equal every projection rebuilt from seq 1 in scratch memory.
+  void ExpectStoredRowsEqualARebuild() {
+    MemoryRowStore scratch;
+    StandardProjections rebuilt;
+    ASSERT_TRUE(Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
+    const RowMap expected = DumpRows(scratch);
+    const RowMap found = DumpRows(*ledger_.rows());
+    EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
+  }
+
   testing::TempDir dir_;
   LedgerFixture ledger_{dir_.path()};
   StandardProjections standard_;
@@ -93,12 +103,7 @@ TEST_F(ProjectionEngineTest, BatchesBoundedByBytesStillFoldEachEventOnce) {
   // Each event that writes a row ends its batch; the three community registrations the stream
   // starts with write none, so they ride along with the first event that does.
   EXPECT_EQ(stats->events - 3, stats->batches);
-  MemoryRowStore scratch;
-  StandardProjections rebuilt;
-  ASSERT_TRUE(Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
-  const RowMap expected = DumpRows(scratch);
-  const RowMap found = DumpRows(*ledger_.rows());
-  EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
+  ExpectStoredRowsEqualARebuild();
 }
 
 TEST_F(ProjectionEngineTest, ForgettingTheRowCacheBetweenBatchesChangesNothing) {
@@ -109,12 +114,7 @@ TEST_F(ProjectionEngineTest, ForgettingTheRowCacheBetweenBatchesChangesNothing) 
   forgetful.row_cache_bytes_max = 0;  // every commit empties the cache: rows are read back
   auto stats = Engine(ledger_.rows(), standard_.All()).CatchUp(*ledger_.log(), forgetful);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
-  MemoryRowStore scratch;
-  StandardProjections rebuilt;
-  ASSERT_TRUE(Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
-  const RowMap expected = DumpRows(scratch);
-  const RowMap found = DumpRows(*ledger_.rows());
-  EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
+  ExpectStoredRowsEqualARebuild();
 }
 
 TEST_F(ProjectionEngineTest, AsOfSeqStopsThereWithThatRecordsChain) {
@@ -317,12 +317,7 @@ TEST_F(ProjectionEngineTest, ABatchThatFailsToLandStopsTheCatchUpThere) {
   }
 
   ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
-  MemoryRowStore scratch;
-  StandardProjections rebuilt;
-  ASSERT_TRUE(Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
-  const RowMap expected = DumpRows(scratch);
-  const RowMap found = DumpRows(*ledger_.rows());
-  EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
+  ExpectStoredRowsEqualARebuild();
 }
 
 }  // namespace
