@@ -60,19 +60,36 @@ inline double StatCpuSeconds(const std::filesystem::path& stat_path, std::string
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// CPU seconds (user + system) of each live thread of this process, summed by thread name: where
-// a workload's CPU goes (the writer's thread, the submitting thread, RocksDB's flush and
-// compaction threads), which on a shared machine says more than wall time.
-inline std::map<std::string, double> ThreadCpuByName() {
+// CPU seconds (user + system) of each live thread of a process (this one by default), summed by
+// thread name: where a workload's CPU goes (the writer's thread, the submitting thread, RocksDB's
+// flush and compaction threads), which on a shared machine says more than wall time.
+inline std::map<std::string, double> ThreadCpuByName(
+    const std::filesystem::path& tasks = "/proc/self/task") {
   std::map<std::string, double> out;
   std::error_code error;
-  for (std::filesystem::directory_iterator it("/proc/self/task", error), end; !error && it != end;
+  for (std::filesystem::directory_iterator it(tasks, error), end; !error && it != end;
        it.increment(error)) {
     std::string comm;
     const double seconds = StatCpuSeconds(it->path() / "stat", &comm);
     out[comm] += seconds;
   }
   return out;
+}
+
+// CPU µs per event that threads named `name` (or, with a trailing '*', starting with it) spent
+// between two ThreadCpuByName() readings.
+inline double CpuUsPerEvent(const std::map<std::string, double>& before,
+                            const std::map<std::string, double>& after, const std::string& name,
+                            uint64_t events) {
+  double seconds = 0;
+  const bool prefix = !name.empty() && name.back() == '*';
+  const std::string stem = prefix ? name.substr(0, name.size() - 1) : name;
+  for (const auto& [thread, cpu] : after) {
+    if (prefix ? thread.rfind(stem, 0) != 0 : thread != stem) continue;
+    auto was = before.find(thread);
+    seconds += cpu - (was == before.end() ? 0 : was->second);
+  }
+  return seconds * 1e6 / static_cast<double>(events);
 }
 
 // One run of a measurement: its wall time, and the CPU time of the whole process (all threads).

@@ -1,6 +1,7 @@
 // rpc_bench: redemptions through `mulin serve` over loopback from C connections, each a terminal
-// of its own redeeming back to back (closed loop): throughput and p50/p99 latency, with the same
-// workload through the writer in-process in the same run as the baseline (what RPC costs).
+// of its own redeeming back to back (closed loop): throughput and p50/p99 latency, and where the
+// server's CPU goes by thread. Baseline in the same run: the floor (bench/rpc_floor.h), the same
+// connections and calls against a server that answers at once with no ledger behind it.
 // Budget (DESIGN §8): ≥ 40k redemptions/s over RPC, p99 ≤ 10 ms, from 64 connections.
 //
 // Usage: rpc_bench [--commands N] [--connections C] [--runs R] [--binary PATH]
@@ -13,6 +14,7 @@
 
 #include "bench/bench_ledger.h"
 #include "bench/bench_util.h"
+#include "bench/rpc_floor.h"
 #include "ledger/schema/service.capnp.h"
 #include "tests/support/server_process.h"
 
@@ -75,11 +77,50 @@ void Connection(const std::string& address, int t, uint64_t count, std::vector<d
 }
 
 // CPU µs per command of the server process and of this one (the 64 client connections), over the
-// commands of one run: on one machine they share the cores.
+// commands of one run: on one machine they share the cores. The server's is also split by its
+// threads (named in ledger/writer.cc, tools/mulin/projection_follower.cc, projections/).
 struct RpcCpu {
   double server_us = 0;
+  double loop_us = 0;         // "mulin": the KJ event loop, RPC and sockets
+  double writer_us = 0;       // "mulin-writer" and "mulin-commit"
+  double projections_us = 0;  // "mulin-follow", and the reader threads its catch-ups started
+  double rocksdb_us = 0;      // "rocksdb:*": flushes and compactions
   double clients_us = 0;
 };
+
+// The connections' redemptions against the server at `address` (process `pid`): returns the rate,
+// adds each latency, and fills in the CPU both sides spent per call.
+double DriveConnections(const Args& args, const std::string& address, pid_t pid,
+                        std::vector<double>* latencies, RpcCpu* cpu) {
+  const uint64_t each = args.commands / args.connections;
+  std::vector<std::vector<double>> per(args.connections);
+  std::vector<std::thread> threads;
+  const std::string server_proc = "/proc/" + std::to_string(pid);
+  const double server_before = StatCpuSeconds(server_proc + "/stat");
+  const auto threads_before = ThreadCpuByName(server_proc + "/task");
+  const double clients_before = ProcessCpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  for (int c = 0; c < args.connections; ++c) {
+    threads.emplace_back(Connection, address, c, each, &per[c]);
+  }
+  for (auto& t : threads) t.join();
+  const uint64_t n = each * args.connections;
+  const double rate = static_cast<double>(n) / SecondsSince(start);
+  cpu->server_us = (StatCpuSeconds(server_proc + "/stat") - server_before) * 1e6 / n;
+  cpu->clients_us = (ProcessCpuSeconds() - clients_before) * 1e6 / n;
+  const auto threads_after = ThreadCpuByName(server_proc + "/task");
+  cpu->loop_us = CpuUsPerEvent(threads_before, threads_after, "mulin", n);
+  cpu->writer_us = CpuUsPerEvent(threads_before, threads_after, "mulin-writer", n) +
+                   CpuUsPerEvent(threads_before, threads_after, "mulin-commit", n);
+  cpu->rocksdb_us = CpuUsPerEvent(threads_before, threads_after, "rocksdb:*", n);
+  // A catch-up's reader thread has ended by the second reading; what the live threads do not
+  // account for is theirs.
+  const double live = CpuUsPerEvent(threads_before, threads_after, "*", n);
+  cpu->projections_us =
+      CpuUsPerEvent(threads_before, threads_after, "mulin-follow", n) + cpu->server_us - live;
+  for (auto& v : per) latencies->insert(latencies->end(), v.begin(), v.end());
+  return rate;
+}
 
 double OverRpc(const Args& args, int run, std::vector<double>* latencies, RpcCpu* cpu) {
   auto l = OpenBenchLedger("rpc-" + std::to_string(run));
@@ -87,23 +128,8 @@ double OverRpc(const Args& args, int run, std::vector<double>* latencies, RpcCpu
   l->Close();
   mulin::testing::ServerProcess server(args.binary, l->dir);
   Must(server.Start(), "mulin serve did not start");
-  const uint64_t each = args.commands / args.connections;
-  std::vector<std::vector<double>> per(args.connections);
-  std::vector<std::thread> threads;
-  const std::string server_stat = "/proc/" + std::to_string(server.pid()) + "/stat";
-  const double server_before = StatCpuSeconds(server_stat);
-  const double clients_before = ProcessCpuSeconds();
-  const auto start = std::chrono::steady_clock::now();
-  for (int c = 0; c < args.connections; ++c) {
-    threads.emplace_back(Connection, server.address(), c, each, &per[c]);
-  }
-  for (auto& t : threads) t.join();
-  const double rate = static_cast<double>(each * args.connections) / SecondsSince(start);
-  const double commands = static_cast<double>(each * args.connections);
-  cpu->server_us = (StatCpuSeconds(server_stat) - server_before) * 1e6 / commands;
-  cpu->clients_us = (ProcessCpuSeconds() - clients_before) * 1e6 / commands;
+  const double rate = DriveConnections(args, server.address(), server.pid(), latencies, cpu);
   Must(server.Stop() == 0, "mulin serve did not stop cleanly");
-  for (auto& v : per) latencies->insert(latencies->end(), v.begin(), v.end());
   return rate;
 }
 
@@ -113,6 +139,7 @@ double OverRpc(const Args& args, int run, std::vector<double>* latencies, RpcCpu
 int main(int argc, char** argv) {
   using namespace mulin::bench;  // NOLINT
   if (sodium_init() < 0) return 1;
+  if (argc == 3 && std::string(argv[1]) == "--floor-serve") FloorServe(std::atoi(argv[2]));
   Args args;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -132,16 +159,33 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::vector<double> rates, p50, p99, p999, server_us, clients_us;
+  std::vector<double> rates, p50, p99, p999, server_us, loop_us, writer_us, projections_us,
+      rocksdb_us, clients_us, floor_rates, floor_p99, floor_server_us, floor_clients_us, of_floor;
   for (int run = 0; run < args.runs; ++run) {
     std::vector<double> latencies;
     mulin::bench::RpcCpu cpu;
     rates.push_back(OverRpc(args, run, &latencies, &cpu));
     server_us.push_back(cpu.server_us);
+    loop_us.push_back(cpu.loop_us);
+    writer_us.push_back(cpu.writer_us);
+    projections_us.push_back(cpu.projections_us);
+    rocksdb_us.push_back(cpu.rocksdb_us);
     clients_us.push_back(cpu.clients_us);
     p50.push_back(Percentile(&latencies, 0.50) * 1000.0);
     p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
     p999.push_back(Percentile(&latencies, 0.999) * 1000.0);
+    // The floor, in the same run: the same connections and calls, answered at once.
+    std::vector<double> floor_latencies;
+    RpcCpu floor_cpu;
+    {
+      FloorProcess floor;
+      floor_rates.push_back(
+          DriveConnections(args, floor.address(), floor.pid(), &floor_latencies, &floor_cpu));
+    }
+    floor_p99.push_back(Percentile(&floor_latencies, 0.99) * 1000.0);
+    floor_server_us.push_back(floor_cpu.server_us);
+    floor_clients_us.push_back(floor_cpu.clients_us);
+    of_floor.push_back(rates.back() / floor_rates.back() * 100.0);
   }
   PrintHeader();
   PrintRow("3. redemptions over RPC, " + std::to_string(args.connections) + " connections",
@@ -152,7 +196,17 @@ int main(int argc, char** argv) {
   // On one machine server and clients share the cores; the server's CPU alone says what a
   // deployment with the terminals elsewhere could reach (cores / CPU per redemption).
   PrintRow("3. CPU per redemption: mulin serve", SpreadOf(server_us), "us");
+  PrintRow("3.   its event loop (RPC, sockets)", SpreadOf(loop_us), "us");
+  PrintRow("3.   its writer and commit threads", SpreadOf(writer_us), "us");
+  PrintRow("3.   its projection follower", SpreadOf(projections_us), "us");
+  PrintRow("3.   its RocksDB flushes, compactions", SpreadOf(rocksdb_us), "us");
   PrintRow("3. CPU per redemption: the " + std::to_string(args.connections) + " client connections",
            SpreadOf(clients_us), "us");
+  PrintRow("3. floor: the same calls answered at once", SpreadOf(floor_rates), "calls/s",
+           "baseline: RPC and loopback alone");
+  PrintRow("3. floor latency p99", SpreadOf(floor_p99), "us");
+  PrintRow("3. floor CPU per call: its server", SpreadOf(floor_server_us), "us");
+  PrintRow("3. floor CPU per call: the clients", SpreadOf(floor_clients_us), "us");
+  PrintRow("3. redemptions over RPC / floor", SpreadOf(of_floor), "%");
   return 0;
 }

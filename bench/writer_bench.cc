@@ -70,22 +70,6 @@ double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events,
   return rate;
 }
 
-// CPU µs per event that threads named `name` (or, with a trailing '*', starting with it) spent
-// between two ThreadCpuByName() readings.
-double CpuUsPerEvent(const std::map<std::string, double>& before,
-                     const std::map<std::string, double>& after, const std::string& name,
-                     uint64_t events) {
-  double seconds = 0;
-  const bool prefix = !name.empty() && name.back() == '*';
-  const std::string stem = prefix ? name.substr(0, name.size() - 1) : name;
-  for (const auto& [thread, cpu] : after) {
-    if (prefix ? thread.rfind(stem, 0) != 0 : thread != stem) continue;
-    auto was = before.find(thread);
-    seconds += cpu - (was == before.end() ? 0 : was->second);
-  }
-  return seconds * 1e6 / static_cast<double>(events);
-}
-
 void Run(const Args& args) {
   std::vector<double> mulin_rates, raw_rates, ratio, closed_rates, p50, p99, p999;
   std::vector<double> writer_cpu, commit_cpu, submit_cpu, rocks_cpu, all_cpu, closed_cpu,

@@ -1,5 +1,7 @@
 #include "projections/batch_committer.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 namespace mulin::projections::internal {
@@ -32,6 +34,7 @@ Status BatchCommitter::Wait() {
 }
 
 void BatchCommitter::Run() {
+  pthread_setname_np(pthread_self(), "mulin-rows");
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     // On stop, the batch handed over still lands: it is whole, with its checkpoints.

@@ -1,5 +1,7 @@
 #include "projections/event_reader.h"
 
+#include <pthread.h>
+
 namespace mulin::projections::internal {
 
 EventReader::EventReader(const ledger::EventLog& log, uint64_t from_seq, uint64_t to_seq)
@@ -40,6 +42,7 @@ std::vector<DecodedRecord> EventReader::EmptyChunk() {
 }
 
 void EventReader::Run(const ledger::EventLog* log, uint64_t from_seq, uint64_t to_seq) {
+  pthread_setname_np(pthread_self(), "mulin-read");
   Status problem;
   std::vector<DecodedRecord> chunk = EmptyChunk();
   std::unique_ptr<ledger::LogCursor> cursor = log->NewCursor(from_seq, to_seq);

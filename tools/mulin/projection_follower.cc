@@ -1,5 +1,6 @@
 #include "tools/mulin/projection_follower.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -23,6 +24,7 @@ void ProjectionFollower::Stop() {
 }
 
 void ProjectionFollower::Run() {
+  pthread_setname_np(pthread_self(), "mulin-follow");
   // Not synced: a crash may lose the last batches, never tear one, and catching up again redoes
   // exactly what was lost (the log is synced; projections are derived from it).
   rocksdb::WriteOptions write_options;
