@@ -158,9 +158,15 @@ Result<CatchUpStats> Engine::CatchUp(const ledger::EventLog& log, const CatchUpO
   }
   MULIN_RETURN_IF_ERROR(CheckStart(log, options, target, checkpoints));
   if (from > target) return CatchUpStats();
-  PendingRows pending(store_->RowsToFoldInto());
-  Result<CatchUpStats> stats = Fold(log, options, from, target, &checkpoints, &pending);
-  if (!stats.ok() && pending.in_place()) store_->FailFold(stats.status());
+  // Kept rows are taken, so that a failure below forgets them: they may hold part of a batch.
+  std::unique_ptr<PendingRows> pending = std::move(kept_rows_);
+  if (pending == nullptr) pending = std::make_unique<PendingRows>(store_->RowsToFoldInto());
+  Result<CatchUpStats> stats = Fold(log, options, from, target, &checkpoints, pending.get());
+  if (!stats.ok()) {
+    if (pending->in_place()) store_->FailFold(stats.status());
+    return stats;
+  }
+  if (keep_rows_ && !pending->in_place()) kept_rows_ = std::move(pending);
   return stats;
 }
 
@@ -220,6 +226,7 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
 }
 
 Status Engine::Drop(std::string_view name) {
+  kept_rows_.reset();
   RowBatch batch;
   // The checkpoint key and every row key share the prefix name 0x00..0x01; dropping both tags in
   // one batch leaves no window where rows exist without the checkpoint that explains them.

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,13 @@ class Engine {
   Result<CatchUpStats> CatchUp(const ledger::EventLog& log, const CatchUpOptions& options);
   // Deletes a projection's rows and checkpoint, atomically: the next CatchUp rebuilds it from 1.
   Status Drop(std::string_view name);
+  // From now on each CatchUp into a RocksDB store hands the rows it read and changed (up to
+  // options.row_cache_bytes_max) to the next, which then reads only rows it has not seen from the
+  // store: a follower catching up every few milliseconds reads each row once, not once per
+  // catch-up. Only for an engine that is the one writer of its store for as long as it lives (the
+  // serving process's follower): a row someone else changed would be folded from the value kept
+  // here. A failed CatchUp and Drop forget what was kept.
+  void KeepRowsBetweenCatchUps() { keep_rows_ = true; }
 
   const std::vector<Projection*>& projections() const { return projections_; }
   RowStore* store() const { return store_; }
@@ -110,6 +118,8 @@ class Engine {
 
   RowStore* store_;
   std::vector<Projection*> projections_;
+  bool keep_rows_ = false;
+  std::unique_ptr<PendingRows> kept_rows_;  // from the last CatchUp, when keep_rows_
 };
 
 }  // namespace mulin::projections

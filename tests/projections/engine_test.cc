@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -278,11 +279,13 @@ TEST_F(ProjectionEngineTest, MemoryLeftByAFailedFoldRefusesEveryUse) {
   EXPECT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).status().IsCorruption());
 }
 
-// Commits into `target` until the `fail_at`-th commit, which fails as a full disk would.
+// Passes everything to `target`, counting the rows read by key, except the `fail_at`-th commit
+// (none when 0), which fails as a full disk would.
 class FailingRowStore final : public RowStore {
  public:
   FailingRowStore(RowStore* target, int fail_at) : target_(target), fail_at_(fail_at) {}
   Result<bool> Get(const std::string& key, std::string* value) const override {
+    ++reads_[key];
     return target_->Get(key, value);
   }
   std::unique_ptr<RowIterator> NewIterator() const override { return target_->NewIterator(); }
@@ -292,11 +295,13 @@ class FailingRowStore final : public RowStore {
   }
   bool CommitsBesideReads() const override { return target_->CommitsBesideReads(); }
   int commits() const { return commits_; }
+  const std::map<std::string, int>& reads() const { return reads_; }
 
  private:
   RowStore* target_;
   int fail_at_;
   std::atomic<int> commits_{0};
+  mutable std::map<std::string, int> reads_;  // Get is called from the folding thread only
 };
 
 // Batches land on a thread of their own while the next is folded; one that fails must stop the
@@ -317,6 +322,61 @@ TEST_F(ProjectionEngineTest, ABatchThatFailsToLandStopsTheCatchUpThere) {
   }
 
   ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
+  ExpectStoredRowsEqualARebuild();
+}
+
+// A follower's engine keeps the rows it read from one catch-up to the next, so each row is read
+// from the store once however often it catches up, and the result is the same.
+TEST_F(ProjectionEngineTest, KeptRowsAreReadOnceAcrossCatchUps) {
+  RandomStream stream(21);
+  ledger_.Append(stream.Next(1500));
+  // Stored rows to read: a first engine folds the start (an engine that starts empty reads none).
+  ASSERT_TRUE(Engine(ledger_.rows(), standard_.All()).CatchUp(*ledger_.log(), {}).ok());
+  FailingRowStore counted(ledger_.rows(), /*fail_at=*/0);
+  Engine engine(&counted, standard_.All());
+  engine.KeepRowsBetweenCatchUps();
+  for (int round = 0; round < 12; ++round) {
+    ledger_.Append(stream.Next(150));
+    ASSERT_TRUE(engine.CatchUp(*ledger_.log(), {}).ok());
+  }
+  std::map<std::string, int> row_reads = counted.reads();
+  for (Projection* projection : standard_.All()) {
+    row_reads.erase(CheckpointKey(projection->name()));  // read by every catch-up, as it must be
+  }
+  ASSERT_GT(row_reads.size(), 100u) << "too few rows read for the test to prove anything";
+  for (const auto& [key, reads] : row_reads) {
+    ASSERT_EQ(1, reads) << "row read again by a later catch-up: " << testing::PrintableKey(key);
+  }
+  ExpectStoredRowsEqualARebuild();
+}
+
+// Kept rows may hold part of a batch that failed to land: the next catch-up must read the store.
+TEST_F(ProjectionEngineTest, KeptRowsAreForgottenWhenACatchUpFails) {
+  RandomStream stream(22);
+  ledger_.Append(stream.Next(3000));
+  FailingRowStore failing(ledger_.rows(), /*fail_at=*/7);
+  Engine engine(&failing, standard_.All());
+  engine.KeepRowsBetweenCatchUps();
+  CatchUpOptions options;
+  options.batch_events_max = 100;
+  options.to_seq = 500;
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
+  options.to_seq = 0;
+  EXPECT_EQ(Code::kIoError, engine.CatchUp(*ledger_.log(), options).status().code());
+  auto retried = engine.CatchUp(*ledger_.log(), options);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  ExpectStoredRowsEqualARebuild();
+}
+
+// Drop empties a projection in the store; kept rows of it would be folded into its rebuild.
+TEST_F(ProjectionEngineTest, KeptRowsAreForgottenOnDrop) {
+  RandomStream stream(23);
+  ledger_.Append(stream.Next(2000));
+  Engine engine(ledger_.rows(), standard_.All());
+  engine.KeepRowsBetweenCatchUps();
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), {}).ok());
+  ASSERT_TRUE(engine.Drop(kBalancesName).ok());
+  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), {}).ok());
   ExpectStoredRowsEqualARebuild();
 }
 

@@ -29,28 +29,31 @@ inline RowMap DumpRows(const projections::RowStore& store, const std::string& pr
   return rows;
 }
 
+// A row key for a message: printable bytes as they are, others as \xNN.
+inline std::string PrintableKey(const std::string& bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += std::string("\\x") + kDigits[c >> 4] + kDigits[c & 15];
+    }
+  }
+  return out;
+}
+
 // Names the first key where two row sets differ ("" when they are equal).
 inline std::string FirstDifference(const RowMap& expected, const RowMap& found) {
-  auto hex = [](const std::string& bytes) {
-    static const char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-      if (c >= 0x20 && c < 0x7f) {
-        out += static_cast<char>(c);
-      } else {
-        out += std::string("\\x") + kDigits[c >> 4] + kDigits[c & 15];
-      }
-    }
-    return out;
-  };
   auto e = expected.begin();
   auto f = found.begin();
   for (; e != expected.end() && f != found.end(); ++e, ++f) {
-    if (e->first != f->first) return "key " + hex(e->first) + " vs key " + hex(f->first);
-    if (e->second != f->second) return "value of key " + hex(e->first);
+    if (e->first != f->first)
+      return "key " + PrintableKey(e->first) + " vs key " + PrintableKey(f->first);
+    if (e->second != f->second) return "value of key " + PrintableKey(e->first);
   }
-  if (e != expected.end()) return "missing key " + hex(e->first);
-  if (f != found.end()) return "extra key " + hex(f->first);
+  if (e != expected.end()) return "missing key " + PrintableKey(e->first);
+  if (f != found.end()) return "extra key " + PrintableKey(f->first);
   return "";
 }
 

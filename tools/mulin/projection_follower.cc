@@ -32,6 +32,8 @@ void ProjectionFollower::Run() {
   projections::RocksRowStore rows(store_->db(), store_->projections(), write_options, false);
   projections::StandardProjections set;
   projections::Engine engine(&rows, set.All());
+  // Nothing else writes the projections while the server holds the ledger.
+  engine.KeepRowsBetweenCatchUps();
   uint64_t folded_to = 0;
   // After Stop (the writer has stopped by then) one last pass folds the final events.
   for (bool last = false;;) {
@@ -39,6 +41,7 @@ void ProjectionFollower::Run() {
     if (head > folded_to) {
       projections::CatchUpOptions options;
       options.to_seq = head;
+      options.row_cache_bytes_max = kFollowRowsKeptBytesMax;
       Result<projections::CatchUpStats> stats = engine.CatchUp(*log_, options);
       if (!stats.ok()) {
         // Reported once; `mulin reconcile` says what differs, and serving carries on from the log.

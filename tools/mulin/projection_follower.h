@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <mutex>
 #include <thread>
 
@@ -18,6 +19,9 @@ namespace mulin::cli {
 
 // How often the follower looks for new events when it has caught up.
 inline constexpr int kFollowIntervalMs = 100;
+// The rows the follower keeps from one catch-up to the next (Engine::KeepRowsBetweenCatchUps):
+// the server's memory beyond its writer's state. Past it they are forgotten and read again.
+inline constexpr size_t kFollowRowsKeptBytesMax = 32u << 20;
 
 class ProjectionFollower {
  public:
