@@ -152,8 +152,9 @@ Status AuditTrailProjection::Apply(const EventContext& context, Rows* rows) {
     }
     SetFixedField(tip, kTipBalanceField, static_cast<uint64_t>(balance));
     AddToField(tip, kTipEntriesField, 1);
-    PageKey(posting.account, context.seq / kAuditPageEvents, &key_);
-    Result<std::string*> page = rows->Mutable(key_);
+    const uint64_t page_number = context.seq / kAuditPageEvents;
+    PageKey(posting.account, page_number, &key_);
+    Result<std::string*> page = rows->Mutable(key_, page_number * kAuditPageEvents);
     if (!page.ok()) return page.status();
     AuditEntry& entry = entry_;  // every field but the unused account is set here
     entry.seq = context.seq;

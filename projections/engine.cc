@@ -119,10 +119,12 @@ Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& 
     if (!row->second.value.empty()) batch.puts.emplace_back(row->first, row->second.value);
   }
   pending->dirty.clear();
+  uint64_t through = 0;  // the batch's last event
   for (size_t i = 0; i < projections_.size(); ++i) {
     if (!advanced[i]) continue;
     batch.puts.emplace_back(CheckpointKey(projections_[i]->name()),
                             EncodeCheckpoint(checkpoints[i]));
+    through = std::max(through, checkpoints[i].seq);
   }
   pending->batch_bytes = 0;
   if (committer != nullptr) {
@@ -136,7 +138,7 @@ Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& 
     if (committer != nullptr) MULIN_RETURN_IF_ERROR(committer->Wait());
     pending->cache->clear();
     pending->cache_bytes = 0;
-    pending->cache_complete = false;
+    pending->emptied_at = through;
   }
   return Status::Ok();
 }
@@ -177,7 +179,7 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
   std::vector<Rows> rows;
   for (size_t i = 0; i < projections_.size(); ++i) {
     rows.emplace_back(RowPrefix(projections_[i]->name()), store_, pending,
-                      /*started_empty=*/(*checkpoints)[i].seq == 0);
+                      /*started_at=*/(*checkpoints)[i].seq);
   }
   std::vector<bool> advanced(projections_.size(), false);
   size_t in_batch = 0;

@@ -197,8 +197,9 @@ Status FundStatementProjection::Apply(const EventContext& context, Rows* rows) {
     entry.gross_fen = 0;
     FillReference(context.event, &entry);
     PagePrefix(community, &key_);
-    AppendKeyU64(&key_, context.seq / kFundPageEvents);
-    Result<std::string*> page = rows->Mutable(key_);
+    const uint64_t page_number = context.seq / kFundPageEvents;
+    AppendKeyU64(&key_, page_number);
+    Result<std::string*> page = rows->Mutable(key_, page_number * kFundPageEvents);
     if (!page.ok()) return page.status();
     AppendEntry(entry, *page);
   }

@@ -1,5 +1,7 @@
 #include "projections/projection.h"
 
+#include <algorithm>
+
 namespace mulin::projections {
 namespace {
 
@@ -66,13 +68,13 @@ const std::string& Rows::FullKey(std::string_view row_key) {
   return key_;
 }
 
-Result<std::string*> Rows::Mutable(std::string_view row_key) {
+Result<std::string*> Rows::Mutable(std::string_view row_key, uint64_t first_seq) {
   const std::string& key = FullKey(row_key);
   PendingRows::Cache& cache = *pending_->cache;
   auto it = cache.find(key);
   if (it == cache.end()) {
     std::string value;
-    if (!pending_->in_place() && (!started_empty_ || !pending_->cache_complete)) {
+    if (!pending_->in_place() && first_seq <= std::max(started_at_, pending_->emptied_at)) {
       Result<bool> found = store_->Get(key, &value);
       if (!found.ok()) return found.status();
     }

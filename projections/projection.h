@@ -67,24 +67,29 @@ struct PendingRows {
   std::vector<Cache::value_type*> dirty;  // cache entries the current batch changed
   size_t batch_bytes = 0;                 // rows the current batch changed, for the batch limit
   size_t cache_bytes = 0;                 // for kRowCacheBytesMax (not counted in place)
-  bool cache_complete = true;             // the cache holds every row changed so far
+  // The cache was last emptied after the batch that ended at this seq (0: never): a row changed
+  // by an event up to it may be in the store only. Rows changed after it are all in the cache.
+  uint64_t emptied_at = 0;
 };
 
 // The rows of one projection during a fold. Reads see the fold's own earlier writes.
 class Rows {
  public:
-  // `started_empty`: the projection had no rows when the catch-up began (checkpoint 0), so while
-  // the cache is complete a row it does not hold does not exist, and the store is not asked.
-  Rows(std::string prefix, const RowStore* store, PendingRows* pending, bool started_empty)
+  // `started_at`: the projection's checkpoint when the catch-up began. The store holds only what
+  // events up to it wrote (none when it is 0).
+  Rows(std::string prefix, const RowStore* store, PendingRows* pending, uint64_t started_at)
       : prefix_size_(prefix.size()),
         key_(std::move(prefix)),
         store_(store),
         pending_(pending),
-        started_empty_(started_empty) {}
+        started_at_(started_at) {}
   // The row's value as the batch will write it ("" when the row does not exist). The caller
   // leaves a valid row value in it; a row left empty is not written. Valid until the batch
   // commits. One lookup serves the read and the write of a counter or running balance.
-  Result<std::string*> Mutable(std::string_view row_key);
+  // `first_seq`: no event before it writes this row (a page of the seqs from it on). When every
+  // event that could have written it came after the checkpoint and the cache was not emptied
+  // since, a row the cache does not hold does not exist, and the store is not asked.
+  Result<std::string*> Mutable(std::string_view row_key, uint64_t first_seq = 1);
 
  private:
   const std::string& FullKey(std::string_view row_key);
@@ -93,7 +98,7 @@ class Rows {
   std::string key_;
   const RowStore* store_;
   PendingRows* pending_;
-  bool started_empty_;
+  uint64_t started_at_;
 };
 
 class Projection {

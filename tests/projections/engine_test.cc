@@ -11,6 +11,8 @@
 #include <random>
 
 #include "ledger/record_format.h"
+#include "projections/audit_trail.h"
+#include "projections/fund_statement.h"
 #include "projections/standard.h"
 #include "tests/projections/ledger_fixture.h"
 #include "tests/projections/random_stream.h"
@@ -377,6 +379,36 @@ TEST_F(ProjectionEngineTest, KeptRowsAreForgottenOnDrop) {
   ASSERT_TRUE(engine.CatchUp(*ledger_.log(), {}).ok());
   ASSERT_TRUE(engine.Drop(kBalancesName).ok());
   ASSERT_TRUE(engine.CatchUp(*ledger_.log(), {}).ok());
+  ExpectStoredRowsEqualARebuild();
+}
+
+// A page holds the postings of the seqs from its first on: one that starts after the checkpoint
+// cannot be stored yet, and is not looked up.
+TEST_F(ProjectionEngineTest, PagesOfSeqsPastTheCheckpointAreNotLookedUp) {
+  RandomStream stream(24);
+  ledger_.Append(stream.Next(5000));
+  constexpr uint64_t kCheckpoint = 1500;
+  CatchUpOptions first;
+  first.to_seq = kCheckpoint;
+  ASSERT_TRUE(Engine(ledger_.rows(), standard_.All()).CatchUp(*ledger_.log(), first).ok());
+  FailingRowStore counted(ledger_.rows(), /*fail_at=*/0);
+  CatchUpOptions rest;
+  rest.batch_events_max = 300;
+  ASSERT_TRUE(Engine(&counted, standard_.All()).CatchUp(*ledger_.log(), rest).ok());
+  int page_reads = 0;
+  for (const auto& [key, reads] : counted.reads()) {
+    for (std::string_view name : {kAuditName, kFundName}) {
+      if (key.rfind(RowPrefix(name) + 'p', 0) != 0) continue;
+      ++page_reads;
+      uint64_t page = 0;  // the key's last 8 bytes, big-endian (AppendKeyU64)
+      for (size_t i = key.size() - 8; i < key.size(); ++i) {
+        page = page << 8 | static_cast<unsigned char>(key[i]);
+      }
+      const uint64_t page_events = name == kAuditName ? kAuditPageEvents : kFundPageEvents;
+      EXPECT_LE(page * page_events, kCheckpoint) << testing::PrintableKey(key);
+    }
+  }
+  EXPECT_GT(page_reads, 0) << "no page read at all: the test would prove nothing";
   ExpectStoredRowsEqualARebuild();
 }
 
