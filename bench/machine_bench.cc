@@ -7,6 +7,7 @@
 //   --dir DIR   where the probe file goes (default the temp directory)
 // Each probe appends 512 bytes to a file and syncs it, timed one by one: fdatasync (what RocksDB's
 // synced WAL write and SQLite's COMMIT call on Linux) and fsync (metadata as well).
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -33,6 +34,18 @@ uint64_t MemTotalKb() {
     meminfo.ignore(1 << 10, '\n');
   }
   return 0;
+}
+
+// The malloc this program runs with, as the other programs and `mulin` do (CMake's
+// mulin_link_allocator): jemalloc answers mallctl("version"), glibc has no mallctl.
+std::string AllocatorName() {
+  using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+  auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  if (mallctl == nullptr) return "glibc malloc";
+  const char* version = nullptr;
+  size_t size = sizeof(version);
+  if (mallctl("version", &version, &size, nullptr, 0) != 0) return "jemalloc";
+  return std::string("jemalloc ") + version;
 }
 
 // The mount holding `dir`: the longest mount point that prefixes it.
@@ -84,10 +97,11 @@ int main(int argc, char** argv) {
   getloadavg(load, 3);
   std::printf(
       "machine: %u cores, %.1f GiB memory, %s (%.0f GiB, %.0f GiB free), load %.2f %.2f "
-      "%.2f\n",
+      "%.2f; %s\n",
       std::thread::hardware_concurrency(), MemTotalKb() / 1048576.0, MountOf(dir).c_str(),
       static_cast<double>(fs.f_blocks) * fs.f_frsize / (1u << 30),
-      static_cast<double>(fs.f_bavail) * fs.f_frsize / (1u << 30), load[0], load[1], load[2]);
+      static_cast<double>(fs.f_bavail) * fs.f_frsize / (1u << 30), load[0], load[1], load[2],
+      AllocatorName().c_str());
   PrintHeader();
   PrintSync("0. append 512 B + fdatasync (RocksDB, SQLite)", SyncLatenciesUs(dir, fsyncs, true));
   PrintSync("0. append 512 B + fsync", SyncLatenciesUs(dir, fsyncs, false));

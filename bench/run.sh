@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config librocksdb-dev capnproto libcapnp-dev
           libspdlog-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-          libsodium-dev libsqlite3-dev)
+          libsodium-dev libjemalloc-dev libsqlite3-dev)
 PROGRAMS=(machine writer rpc verify projection sqlite growth)
 TARGETS=(machine_bench writer_bench rpc_bench verify_bench projection_rebuild_bench sqlite_bench
          growth_bench mulin)

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config librocksdb-dev rocksdb-tools capnproto
           libcapnp-dev libspdlog-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev libsodium-dev)
+          libcli11-dev libsodium-dev libjemalloc-dev)
 
 install_packages() {
   local missing=()
