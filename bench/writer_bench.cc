@@ -145,7 +145,8 @@ double RawRocksDbEveryKey(const BenchLedger& source, uint64_t from_seq, uint64_t
       }
     }
     wb.Put(raw.meta(), "receipts", marker);
-    Must(raw.db()->Write(write, &wb).ok(), "raw write");
+    const rocksdb::Status written = raw.db()->Write(write, &wb);
+    Must(written.ok(), "raw write of every key: " + written.ToString());
   }
   // The rate is the writes'; the CPU includes closing, which flushes what the memtables hold.
   const double rate = static_cast<double>(per.size()) / SecondsSince(start);
