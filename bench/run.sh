@@ -110,7 +110,7 @@ rows_of() {  # rows_of PROGRAM LOAD < output
       awk -F'|' -v load="$load" '
         /^\| / && $2 !~ /^ workload/ {
           for (i = 2; i <= 7; i++) { gsub(/^ +| +$/, "", $i) }
-          budget = ($7 ~ /^budget /) ? substr($7, 8) : ($7 == "baseline" ? "baseline" : "")
+          budget = ($7 ~ /^budget /) ? substr($7, 8) : ($7 ~ /^baseline/ ? "baseline" : "")
           printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, budget, load
         }' ;;
   esac
