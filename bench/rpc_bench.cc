@@ -141,7 +141,9 @@ int main(int argc, char** argv) {
   if (sodium_init() < 0) return 1;
   if (argc == 3 && std::string(argv[1]) == "--floor-serve") FloorServe(std::atoi(argv[2]));
   Args args;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  // Every flag takes a value: a flag alone (--help) gets the usage.
+  bool usage = argc % 2 == 0;
+  for (int i = 1; !usage && i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const long long value = std::atoll(argv[i + 1]);
     if (flag == "--binary") {
@@ -153,11 +155,14 @@ int main(int argc, char** argv) {
     } else if (flag == "--runs" && value > 0 && value < 100) {
       args.runs = static_cast<int>(value);
     } else {
-      std::fprintf(
-          stderr,
-          "usage: rpc_bench [--commands N] [--connections C<=64] [--runs R] [--binary PATH]\n");
-      return 2;
+      usage = true;
     }
+  }
+  if (usage) {
+    std::fprintf(
+        stderr,
+        "usage: rpc_bench [--commands N] [--connections C<=64] [--runs R] [--binary PATH]\n");
+    return 2;
   }
   std::vector<double> rates, p50, p99, p999, server_us, loop_us, writer_us, projections_us,
       rocksdb_us, clients_us, floor_rates, floor_p99, floor_server_us, floor_clients_us, of_floor;

@@ -223,7 +223,9 @@ void Run(const Args& args) {
 
 int main(int argc, char** argv) {
   mulin::bench::Args args;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  // Every flag takes a value: a flag alone (--help) gets the usage.
+  bool usage = argc % 2 == 0;
+  for (int i = 1; !usage && i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const long long value = std::atoll(argv[i + 1]);
     if (flag == "--events" && value > 0)
@@ -233,9 +235,12 @@ int main(int argc, char** argv) {
     else if (flag == "--runs" && value > 0 && value < 100)
       args.runs = static_cast<int>(value);
     else {
-      std::fprintf(stderr, "usage: writer_bench [--events N] [--threads T] [--runs R]\n");
-      return 2;
+      usage = true;
     }
+  }
+  if (usage) {
+    std::fprintf(stderr, "usage: writer_bench [--events N] [--threads T] [--runs R]\n");
+    return 2;
   }
   mulin::bench::Run(args);
   return 0;
