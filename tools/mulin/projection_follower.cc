@@ -35,10 +35,14 @@ void ProjectionFollower::Run() {
   // Nothing else writes the projections while the server holds the ledger.
   engine.KeepRowsBetweenCatchUps();
   uint64_t folded_to = 0;
+  auto folded_at = std::chrono::steady_clock::now();
   // After Stop (the writer has stopped by then) one last pass folds the final events.
   for (bool last = false;;) {
     const uint64_t head = log_->head().seq;
-    if (head > folded_to) {
+    const auto now = std::chrono::steady_clock::now();
+    const int64_t since_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - folded_at).count();
+    if (FollowerCatchUpDue(head - folded_to, since_ms, last)) {
       projections::CatchUpOptions options;
       options.to_seq = head;
       options.row_cache_bytes_max = kFollowRowsKeptBytesMax;
@@ -50,6 +54,7 @@ void ProjectionFollower::Run() {
       }
       events_folded_ += stats->events;
       folded_to = head;
+      folded_at = now;
     }
     if (last) return;
     std::unique_lock<std::mutex> lock(mu_);
