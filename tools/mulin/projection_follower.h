@@ -37,6 +37,7 @@ inline bool FollowerCatchUpDue(uint64_t pending, int64_t since_last_ms, bool sto
   if (pending == 0) return false;
   return stopping || pending <= kFollowLoadedEvents || since_last_ms >= kFollowLoadedIntervalMs;
 }
+
 // The rows the follower keeps from one catch-up to the next (Engine::KeepRowsBetweenCatchUps):
 // the server's memory beyond its writer's state. Past it they are forgotten and read again.
 inline constexpr size_t kFollowRowsKeptBytesMax = 32u << 20;
