@@ -5,59 +5,21 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <map>
 #include <memory>
-#include <random>
 
-#include "ledger/record_format.h"
 #include "projections/audit_trail.h"
 #include "projections/fund_statement.h"
 #include "projections/standard.h"
-#include "tests/projections/ledger_fixture.h"
+#include "tests/projections/engine_fixture.h"
 #include "tests/projections/random_stream.h"
-#include "tests/support/temp_dir.h"
 
 namespace mulin::projections {
 namespace {
 
 using testing::DumpRows;
 using testing::FirstDifference;
-using testing::LedgerFixture;
 using testing::RandomStream;
 using testing::RowMap;
-
-class ProjectionEngineTest : public ::testing::Test {
- protected:
-  void SetUp() override { ledger_.Open(); }
-
-  // Appends `rounds` random chunks, catching the stored projections up after each.
-  void GrowIncrementally(RandomStream* stream, int rounds, size_t batch_events_max) {
-    Engine engine(ledger_.rows(), standard_.All());
-    std::mt19937_64 rng(99);
-    for (int round = 0; round < rounds; ++round) {
-      ledger_.Append(stream->Next(std::uniform_int_distribution<size_t>(1, 700)(rng)));
-      CatchUpOptions options;
-      options.batch_events_max = batch_events_max;
-      auto stats = engine.CatchUp(*ledger_.log(), options);
-      ASSERT_TRUE(stats.ok()) << stats.status().ToString();
-    }
-  }
-
-  // The stored projections equal every projection rebuilt from seq 1 in scratch memory.
-  void ExpectStoredRowsEqualARebuild() {
-    MemoryRowStore scratch;
-    StandardProjections rebuilt;
-    ASSERT_TRUE(Engine(&scratch, rebuilt.All()).CatchUp(*ledger_.log(), CatchUpOptions()).ok());
-    const RowMap expected = DumpRows(scratch);
-    const RowMap found = DumpRows(*ledger_.rows());
-    EXPECT_TRUE(expected == found) << FirstDifference(expected, found);
-  }
-
-  testing::TempDir dir_;
-  LedgerFixture ledger_{dir_.path()};
-  StandardProjections standard_;
-};
 
 TEST_F(ProjectionEngineTest, RebuildFromSeqOneEqualsIncrementalByteForByte) {
   RandomStream stream(7);
@@ -106,17 +68,6 @@ TEST_F(ProjectionEngineTest, BatchesBoundedByBytesStillFoldEachEventOnce) {
   // Each event that writes a row ends its batch; the three community registrations the stream
   // starts with write none, so they ride along with the first event that does.
   EXPECT_EQ(stats->events - 3, stats->batches);
-  ExpectStoredRowsEqualARebuild();
-}
-
-TEST_F(ProjectionEngineTest, ForgettingTheRowCacheBetweenBatchesChangesNothing) {
-  RandomStream stream(13);
-  ledger_.Append(stream.Next(3000));
-  CatchUpOptions forgetful;
-  forgetful.batch_events_max = 50;
-  forgetful.row_cache_bytes_max = 0;  // every commit empties the cache: rows are read back
-  auto stats = Engine(ledger_.rows(), standard_.All()).CatchUp(*ledger_.log(), forgetful);
-  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   ExpectStoredRowsEqualARebuild();
 }
 
@@ -281,31 +232,6 @@ TEST_F(ProjectionEngineTest, MemoryLeftByAFailedFoldRefusesEveryUse) {
   EXPECT_TRUE(engine.CatchUp(*ledger_.log(), CatchUpOptions()).status().IsCorruption());
 }
 
-// Passes everything to `target`, counting the rows read by key, except the `fail_at`-th commit
-// (none when 0), which fails as a full disk would.
-class FailingRowStore final : public RowStore {
- public:
-  FailingRowStore(RowStore* target, int fail_at) : target_(target), fail_at_(fail_at) {}
-  Result<bool> Get(const std::string& key, std::string* value) const override {
-    ++reads_[key];
-    return target_->Get(key, value);
-  }
-  std::unique_ptr<RowIterator> NewIterator() const override { return target_->NewIterator(); }
-  Status Commit(RowBatch batch) override {
-    if (++commits_ == fail_at_) return Status::IoError("no space left on device (test)");
-    return target_->Commit(std::move(batch));
-  }
-  bool CommitsBesideReads() const override { return target_->CommitsBesideReads(); }
-  int commits() const { return commits_; }
-  const std::map<std::string, int>& reads() const { return reads_; }
-
- private:
-  RowStore* target_;
-  int fail_at_;
-  std::atomic<int> commits_{0};
-  mutable std::map<std::string, int> reads_;  // Get is called from the folding thread only
-};
-
 // Batches land on a thread of their own while the next is folded; one that fails must stop the
 // catch-up there, with no later batch landing after it, so that the next catch-up redoes it.
 TEST_F(ProjectionEngineTest, ABatchThatFailsToLandStopsTheCatchUpThere) {
@@ -324,91 +250,6 @@ TEST_F(ProjectionEngineTest, ABatchThatFailsToLandStopsTheCatchUpThere) {
   }
 
   ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
-  ExpectStoredRowsEqualARebuild();
-}
-
-// A follower's engine keeps the rows it read from one catch-up to the next, so each row is read
-// from the store once however often it catches up, and the result is the same.
-TEST_F(ProjectionEngineTest, KeptRowsAreReadOnceAcrossCatchUps) {
-  RandomStream stream(21);
-  ledger_.Append(stream.Next(1500));
-  // Stored rows to read: a first engine folds the start (an engine that starts empty reads none).
-  ASSERT_TRUE(Engine(ledger_.rows(), standard_.All()).CatchUp(*ledger_.log(), {}).ok());
-  FailingRowStore counted(ledger_.rows(), /*fail_at=*/0);
-  Engine engine(&counted, standard_.All());
-  engine.KeepRowsBetweenCatchUps();
-  for (int round = 0; round < 12; ++round) {
-    ledger_.Append(stream.Next(150));
-    ASSERT_TRUE(engine.CatchUp(*ledger_.log(), {}).ok());
-  }
-  std::map<std::string, int> row_reads = counted.reads();
-  for (Projection* projection : standard_.All()) {
-    row_reads.erase(CheckpointKey(projection->name()));  // read by every catch-up, as it must be
-  }
-  ASSERT_GT(row_reads.size(), 100u) << "too few rows read for the test to prove anything";
-  for (const auto& [key, reads] : row_reads) {
-    ASSERT_EQ(1, reads) << "row read again by a later catch-up: " << testing::PrintableKey(key);
-  }
-  ExpectStoredRowsEqualARebuild();
-}
-
-// Kept rows may hold part of a batch that failed to land: the next catch-up must read the store.
-TEST_F(ProjectionEngineTest, KeptRowsAreForgottenWhenACatchUpFails) {
-  RandomStream stream(22);
-  ledger_.Append(stream.Next(3000));
-  FailingRowStore failing(ledger_.rows(), /*fail_at=*/7);
-  Engine engine(&failing, standard_.All());
-  engine.KeepRowsBetweenCatchUps();
-  CatchUpOptions options;
-  options.batch_events_max = 100;
-  options.to_seq = 500;
-  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), options).ok());
-  options.to_seq = 0;
-  EXPECT_EQ(Code::kIoError, engine.CatchUp(*ledger_.log(), options).status().code());
-  auto retried = engine.CatchUp(*ledger_.log(), options);
-  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
-  ExpectStoredRowsEqualARebuild();
-}
-
-// Drop empties a projection in the store; kept rows of it would be folded into its rebuild.
-TEST_F(ProjectionEngineTest, KeptRowsAreForgottenOnDrop) {
-  RandomStream stream(23);
-  ledger_.Append(stream.Next(2000));
-  Engine engine(ledger_.rows(), standard_.All());
-  engine.KeepRowsBetweenCatchUps();
-  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), {}).ok());
-  ASSERT_TRUE(engine.Drop(kBalancesName).ok());
-  ASSERT_TRUE(engine.CatchUp(*ledger_.log(), {}).ok());
-  ExpectStoredRowsEqualARebuild();
-}
-
-// A page holds the postings of the seqs from its first on: one that starts after the checkpoint
-// cannot be stored yet, and is not looked up.
-TEST_F(ProjectionEngineTest, PagesOfSeqsPastTheCheckpointAreNotLookedUp) {
-  RandomStream stream(24);
-  ledger_.Append(stream.Next(5000));
-  constexpr uint64_t kCheckpoint = 1500;
-  CatchUpOptions first;
-  first.to_seq = kCheckpoint;
-  ASSERT_TRUE(Engine(ledger_.rows(), standard_.All()).CatchUp(*ledger_.log(), first).ok());
-  FailingRowStore counted(ledger_.rows(), /*fail_at=*/0);
-  CatchUpOptions rest;
-  rest.batch_events_max = 300;
-  ASSERT_TRUE(Engine(&counted, standard_.All()).CatchUp(*ledger_.log(), rest).ok());
-  int page_reads = 0;
-  for (const auto& [key, reads] : counted.reads()) {
-    for (std::string_view name : {kAuditName, kFundName}) {
-      if (key.rfind(RowPrefix(name) + 'p', 0) != 0) continue;
-      ++page_reads;
-      uint64_t page = 0;  // the key's last 8 bytes, big-endian (AppendKeyU64)
-      for (size_t i = key.size() - 8; i < key.size(); ++i) {
-        page = page << 8 | static_cast<unsigned char>(key[i]);
-      }
-      const uint64_t page_events = name == kAuditName ? kAuditPageEvents : kFundPageEvents;
-      EXPECT_LE(page * page_events, kCheckpoint) << testing::PrintableKey(key);
-    }
-  }
-  EXPECT_GT(page_reads, 0) << "no page read at all: the test would prove nothing";
   ExpectStoredRowsEqualARebuild();
 }
 
