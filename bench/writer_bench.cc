@@ -38,7 +38,8 @@ struct Args {
   int runs = 3;
 };
 
-// Workload 1, baseline: the same stored key/value bytes, synced WriteBatches of the same size.
+// Workload 1, first baseline: the log records alone (the events family's keys and values), in
+// synced WriteBatches of the writer's mean group size, into a default RocksDB.
 double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events, size_t batch) {
   std::vector<std::pair<std::string, std::string>> records;
   {
@@ -76,8 +77,9 @@ double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events,
 // Workload 1, second baseline: every key the writer wrote for those events, not the log records
 // alone: each event's record, its request-index entry and its receipt, with the head and the
 // receipt marker once per batch, in a ledger store of its own (the same column families and
-// options), in synced WriteBatches of the writer's mean group size, in the order the writer puts
-// them. What RocksDB alone costs for the ledger's writes, with none of the writer's work; `cpu_us`
+// options), in synced WriteBatches of the writer's mean group size, each family's keys in the
+// order the writer puts them (requests sorted by key; receipts, into a hash memtable, by event).
+// What RocksDB alone costs for the ledger's writes, with none of the writer's work; `cpu_us`
 // gets the process's CPU per event meanwhile (flushes included).
 double RawRocksDbEveryKey(const BenchLedger& source, uint64_t from_seq, uint64_t events,
                           size_t batch, double* cpu_us) {
