@@ -251,8 +251,14 @@ Result<RequestRecord> EventLog::DecodeRequest(std::string_view value) {
 std::unique_ptr<LogCursor> EventLog::NewCursor(uint64_t from_seq, uint64_t to_seq) const {
   const uint64_t head_seq = head().seq;
   if (to_seq == 0 || to_seq > head_seq) to_seq = head_seq;
+  return NewCursorAt(nullptr, from_seq, to_seq);
+}
+
+std::unique_ptr<LogCursor> EventLog::NewCursorAt(const rocksdb::Snapshot* snapshot,
+                                                 uint64_t from_seq, uint64_t to_seq) const {
   if (from_seq == 0) from_seq = 1;
   rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
   read_options.verify_checksums = true;
   read_options.fill_cache = false;
   read_options.readahead_size = kScanReadaheadBytes;

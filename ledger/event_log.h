@@ -117,6 +117,13 @@ class EventLog {
 
   // A cursor over [from_seq, to_seq]; to_seq = 0 means the head at the time of the call.
   std::unique_ptr<LogCursor> NewCursor(uint64_t from_seq, uint64_t to_seq = 0) const;
+  // A cursor over [from_seq, to_seq] as of `snapshot`, for a caller that read the stored head at
+  // that snapshot (ReadStoredHead) and passes a to_seq within it. head() is not consulted: it is
+  // set after each append's write lands, so for a moment it lags the stored head, and a cursor
+  // bounded by it would stop short of records the caller knows are there. A null snapshot reads
+  // the live log.
+  std::unique_ptr<LogCursor> NewCursorAt(const rocksdb::Snapshot* snapshot, uint64_t from_seq,
+                                         uint64_t to_seq) const;
 
   // Reads one record's payload (checksum verified).
   Result<std::string> ReadPayload(uint64_t seq) const;

@@ -16,15 +16,15 @@ namespace {
 constexpr int kVerifyThreadsMax = 16;
 constexpr uint64_t kProgressStepRecords = 4096;
 
-// Checks records [from, to]; the record before `from` (when from > 1) seeds the chain link and the
-// clock check. Returns the first problem, or ok.
-Status VerifyRange(const EventLog& log, uint64_t from, uint64_t to,
-                   std::atomic<uint64_t>* checked) {
+// Checks records [from, to] as of `snapshot`; the record before `from` (when from > 1) seeds the
+// chain link and the clock check. Returns the first problem, or ok.
+Status VerifyRange(const EventLog& log, const rocksdb::Snapshot* snapshot, uint64_t from,
+                   uint64_t to, std::atomic<uint64_t>* checked) {
   ChainHash previous_chain = kGenesisChain;
   int64_t previous_time_us = INT64_MIN;
   // One checker per range: it reuses its buffer, so checking an event allocates nothing.
   EventChecker checker;
-  std::unique_ptr<LogCursor> cursor = log.NewCursor(from > 1 ? from - 1 : 1, to);
+  std::unique_ptr<LogCursor> cursor = log.NewCursorAt(snapshot, from > 1 ? from - 1 : 1, to);
   if (from > 1 && cursor->Valid()) {
     previous_chain = cursor->chain();
     Result<int64_t> time_us = checker.Check(cursor->payload(), cursor->seq());
@@ -80,7 +80,8 @@ Status CheckNothingPastHead(const EventLog& log, uint64_t head_seq,
   return Status::Ok();
 }
 
-Status CheckExpectation(const EventLog& log, const Head& expect, uint64_t head_seq) {
+Status CheckExpectation(const EventLog& log, const rocksdb::Snapshot* snapshot, const Head& expect,
+                        uint64_t head_seq) {
   const std::string what =
       "checkpoint " + std::to_string(expect.seq) + ":" + HexEncode(expect.chain);
   if (expect.seq == 0) {
@@ -93,7 +94,7 @@ Status CheckExpectation(const EventLog& log, const Head& expect, uint64_t head_s
         what + " is past the head (seq " + std::to_string(head_seq) + "): history was truncated",
         head_seq + 1);
   }
-  std::unique_ptr<LogCursor> cursor = log.NewCursor(expect.seq, expect.seq);
+  std::unique_ptr<LogCursor> cursor = log.NewCursorAt(snapshot, expect.seq, expect.seq);
   if (!cursor->Valid()) return cursor->status();
   if (cursor->chain() != expect.chain) {
     return Status::Corruption(what + " does not match: history up to it was rewritten", expect.seq);
@@ -105,8 +106,10 @@ Status CheckExpectation(const EventLog& log, const Head& expect, uint64_t head_s
 
 Result<VerifyReport> Verify(const EventLog& log, const VerifyOptions& options) {
   VerifyReport report;
-  // The head and the search past it are read at one snapshot: a writer appending meanwhile moves
-  // records and head together, and Verify checks the log as it was when it started.
+  // The head, the records and the search past it are all read at one snapshot: a writer appending
+  // meanwhile moves records and head together, and Verify checks the log as it was when it
+  // started. (Not the log's head(): it is set after an append lands, so it can lag the stored
+  // head, and cursors bounded by it stopped short of records the stored head covers.)
   rocksdb::ManagedSnapshot snapshot(log.store()->db());
   Result<Head> stored = log.ReadStoredHead(snapshot.snapshot());
   if (!stored.ok()) {
@@ -122,8 +125,8 @@ Result<VerifyReport> Verify(const EventLog& log, const VerifyOptions& options) {
   std::vector<std::future<Status>> workers;
   for (uint64_t from = 1; from <= total; from += per_thread) {
     const uint64_t to = std::min(total, from + per_thread - 1);
-    workers.push_back(
-        std::async(std::launch::async, VerifyRange, std::cref(log), from, to, &checked));
+    workers.push_back(std::async(std::launch::async, VerifyRange, std::cref(log),
+                                 snapshot.snapshot(), from, to, &checked));
   }
   std::vector<Status> problems;
   bool ranges_clean = true;
@@ -138,14 +141,15 @@ Result<VerifyReport> Verify(const EventLog& log, const VerifyOptions& options) {
   problems.push_back(CheckNothingPastHead(log, report.head.seq, snapshot.snapshot()));
   if (ranges_clean && total > 0) {
     // The last record's own chain is checked against the stored head separately from the links.
-    std::unique_ptr<LogCursor> last = log.NewCursor(total, total);
+    std::unique_ptr<LogCursor> last = log.NewCursorAt(snapshot.snapshot(), total, total);
     if (last->Valid() && last->chain() != report.head.chain) {
       problems.push_back(Status::Corruption(
           "stored head chain hash does not match record " + std::to_string(total), total));
     }
   }
   if (options.expect) {
-    Status expect_status = CheckExpectation(log, *options.expect, report.head.seq);
+    Status expect_status =
+        CheckExpectation(log, snapshot.snapshot(), *options.expect, report.head.seq);
     report.expect_checked = expect_status.ok();
     problems.push_back(expect_status);
   }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "ledger/event_codec.h"
@@ -218,6 +219,34 @@ TEST_F(VerifyTest, RecordsWithoutAStoredHeadAreAllPastIt) {
   const VerifyReport report = MustVerify(2);
   EXPECT_TRUE(report.problem.IsCorruption());
   EXPECT_EQ(1u, report.problem.seq());
+}
+
+// A log's head() is set after an append's write lands, so for a moment it lags the stored head,
+// which is what Verify reads. Appends through a second log over the same store hold that moment
+// open: Verify must still check every record the stored head covers, and the head's own chain.
+TEST_F(VerifyTest, ChecksEveryRecordTheStoredHeadCoversWhileTheLogsHeadLags) {
+  ASSERT_TRUE(ledger_.AppendRedemptions(3).ok());
+  Result<std::unique_ptr<EventLog>> other = EventLog::Open(&ledger_.store());
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_TRUE((*other)->Append(mulin::testing::RedemptionPayloads(4, 5), {}).ok());
+  ASSERT_EQ(3u, ledger_.log().head().seq);
+  VerifyOptions options;
+  options.threads = 2;
+  options.expect = (*other)->head();  // an auditor's checkpoint at the stored head
+  const VerifyReport report = MustVerify(options);
+  EXPECT_TRUE(report.problem.ok()) << report.problem.ToString();
+  EXPECT_EQ(8u, report.head.seq);
+  EXPECT_EQ(8u, report.records_checked);
+  EXPECT_TRUE(report.expect_checked);
+  // And a record rewritten past the lagging head is still found.
+  Result<std::string> record = ledger_.ReadRaw(7);
+  ASSERT_TRUE(record.ok());
+  std::string damaged = *record;
+  damaged[damaged.size() / 2] ^= 0x01;
+  ASSERT_TRUE(ledger_.WriteRaw(7, damaged).ok());
+  const VerifyReport found = MustVerify(2);
+  EXPECT_TRUE(found.problem.IsCorruption()) << found.problem.ToString();
+  EXPECT_EQ(7u, found.problem.seq());
 }
 
 TEST_F(VerifyTest, StaysCleanWhileTheLogIsAppendedTo) {
