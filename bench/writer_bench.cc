@@ -38,20 +38,64 @@ struct Args {
   int runs = 3;
 };
 
+using Entry = std::pair<std::string, std::string>;
+
+// What the writer stored for one event: its log record, its request-index entry, its receipt.
+struct StoredEvent {
+  Entry record, request, receipt;
+};
+
+// The keys and values the writer stored for events from_seq..from_seq+events-1, read once for both
+// baselines below, and the stored head's value.
+struct Stored {
+  std::vector<StoredEvent> events;
+  std::string head;
+};
+
+Stored ReadStored(const BenchLedger& source, uint64_t from_seq, uint64_t events) {
+  Stored stored;
+  stored.events.resize(events);
+  rocksdb::DB* db = source.store->db();
+  rocksdb::ReadOptions read;
+  auto slot = [&](uint64_t seq) -> StoredEvent* {
+    return seq >= from_seq && seq < from_seq + events ? &stored.events[seq - from_seq] : nullptr;
+  };
+  // Request and receipt keys are random, so those families are read whole; the log from from_seq.
+  auto each = [&](rocksdb::ColumnFamilyHandle* family, const std::string& from, auto&& take) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, family));
+    for (it->Seek(from); it->Valid(); it->Next()) {
+      if (!take(it->key().ToString(), it->value())) break;
+    }
+    Must(it->status().ok(), "reading what the writer stored");
+  };
+  each(source.store->events(), ledger::EncodeSeqKey(from_seq),
+       [&](std::string key, rocksdb::Slice value) {
+         uint64_t seq = 0;
+         Must(ledger::DecodeSeqKey(key, &seq), "event key");
+         StoredEvent* e = slot(seq);
+         if (e != nullptr) e->record = {std::move(key), value.ToString()};
+         return e != nullptr;
+       });
+  each(source.store->requests(), "", [&](std::string key, rocksdb::Slice value) {
+    Must(value.size() >= 8, "request entry");  // first_seq: fixed64 first (ledger/event_log.cc)
+    StoredEvent* e = slot(ledger::GetFixed64(value.data()));
+    if (e != nullptr) e->request = {std::move(key), value.ToString()};
+    return true;
+  });
+  each(source.store->receipts(), "", [&](std::string key, rocksdb::Slice value) {
+    auto receipt = ledger::DecodeReceipt(key, std::string_view(value.data(), value.size()));
+    Must(receipt.ok(), "receipt entry");
+    StoredEvent* e = slot(receipt->seq);
+    if (e != nullptr) e->receipt = {std::move(key), value.ToString()};
+    return true;
+  });
+  Must(db->Get(read, source.store->meta(), "head", &stored.head).ok(), "head");
+  return stored;
+}
+
 // Workload 1, first baseline: the log records alone (the events family's keys and values), in
 // synced WriteBatches of the writer's mean group size, into a default RocksDB.
-double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events, size_t batch) {
-  std::vector<std::pair<std::string, std::string>> records;
-  {
-    rocksdb::ReadOptions options;
-    std::unique_ptr<rocksdb::Iterator> it(
-        source.store->db()->NewIterator(options, source.store->events()));
-    for (it->Seek(ledger::EncodeSeqKey(from_seq)); it->Valid() && records.size() < events;
-         it->Next()) {
-      records.emplace_back(it->key().ToString(), it->value().ToString());
-    }
-  }
-  const std::string dir = source.dir + "-raw";
+double RawRocksDb(const Stored& stored, const std::string& dir, size_t batch) {
   std::filesystem::remove_all(dir);
   rocksdb::Options options;
   options.create_if_missing = true;
@@ -60,15 +104,16 @@ double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events,
   std::unique_ptr<rocksdb::DB> db(raw);
   rocksdb::WriteOptions write;
   write.sync = true;
+  const std::vector<StoredEvent>& events = stored.events;
   const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < records.size(); i += batch) {
+  for (size_t i = 0; i < events.size(); i += batch) {
     rocksdb::WriteBatch wb;
-    for (size_t k = i; k < std::min(records.size(), i + batch); ++k) {
-      wb.Put(records[k].first, records[k].second);
+    for (size_t k = i; k < std::min(events.size(), i + batch); ++k) {
+      wb.Put(events[k].record.first, events[k].record.second);
     }
     Must(db->Write(write, &wb).ok(), "raw write");
   }
-  const double rate = static_cast<double>(records.size()) / SecondsSince(start);
+  const double rate = static_cast<double>(events.size()) / SecondsSince(start);
   db.reset();
   std::filesystem::remove_all(dir);
   return rate;
@@ -81,45 +126,10 @@ double RawRocksDb(const BenchLedger& source, uint64_t from_seq, uint64_t events,
 // order the writer puts them (requests sorted by key; receipts, into a hash memtable, by event).
 // What RocksDB alone costs for the ledger's writes, with none of the writer's work; `cpu_us`
 // gets the process's CPU per event meanwhile (flushes included).
-double RawRocksDbEveryKey(const BenchLedger& source, uint64_t from_seq, uint64_t events,
-                          size_t batch, double* cpu_us) {
-  using Entry = std::pair<std::string, std::string>;
-  struct PerEvent {
-    Entry record, request, receipt;
-  };
-  std::vector<PerEvent> per(events);
-  rocksdb::DB* db = source.store->db();
-  rocksdb::ReadOptions read;
-  auto each = [&](rocksdb::ColumnFamilyHandle* family, auto&& take) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, family));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) take(it->key().ToString(), it->value());
-    Must(it->status().ok(), "raw read");
-  };
-  auto slot = [&](uint64_t seq) -> PerEvent* {
-    return seq >= from_seq && seq < from_seq + events ? &per[seq - from_seq] : nullptr;
-  };
-  each(source.store->events(), [&](std::string key, rocksdb::Slice value) {
-    uint64_t seq = 0;
-    Must(ledger::DecodeSeqKey(key, &seq), "event key");
-    PerEvent* p = slot(seq);
-    if (p != nullptr) p->record = {std::move(key), value.ToString()};
-  });
-  each(source.store->requests(), [&](std::string key, rocksdb::Slice value) {
-    Must(value.size() >= 8, "request entry");  // first_seq: fixed64 first (ledger/event_log.cc)
-    PerEvent* p = slot(ledger::GetFixed64(value.data()));
-    if (p != nullptr) p->request = {std::move(key), value.ToString()};
-  });
-  each(source.store->receipts(), [&](std::string key, rocksdb::Slice value) {
-    auto receipt = ledger::DecodeReceipt(key, std::string_view(value.data(), value.size()));
-    Must(receipt.ok(), "receipt entry");
-    PerEvent* p = slot(receipt->seq);
-    if (p != nullptr) p->receipt = {std::move(key), value.ToString()};
-  });
-  std::string head;
-  Must(db->Get(read, source.store->meta(), "head", &head).ok(), "head");
+double RawRocksDbEveryKey(const Stored& stored, const std::string& dir, size_t batch,
+                          double* cpu_us) {
+  const std::vector<StoredEvent>& per = stored.events;
   const std::string marker(8, '\0');
-
-  const std::string dir = source.dir + "-raw-every-key";
   std::filesystem::remove_all(dir);
   auto store = ledger::Store::Open(dir, ledger::StoreOptions());
   Must(store.ok(), "raw open");
@@ -140,7 +150,7 @@ double RawRocksDbEveryKey(const BenchLedger& source, uint64_t from_seq, uint64_t
     std::sort(requests.begin(), requests.end(),
               [](const Entry* a, const Entry* b) { return a->first < b->first; });
     for (const Entry* request : requests) wb.Put(raw.requests(), request->first, request->second);
-    wb.Put(raw.meta(), "head", head);
+    wb.Put(raw.meta(), "head", stored.head);
     for (size_t k = i; k < end; ++k) {
       if (!per[k].receipt.first.empty()) {
         wb.Put(raw.receipts(), per[k].receipt.first, per[k].receipt.second);
@@ -177,10 +187,12 @@ void Run(const Args& args) {
     submit_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "writer_bench", args.events));
     rocks_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "rocksdb:*", args.events));
     const size_t group = static_cast<size_t>(std::max(1.0, mean_group));
-    raw_rates.push_back(RawRocksDb(*l, first, args.events, group));
+    const Stored stored = ReadStored(*l, first, args.events);
+    raw_rates.push_back(RawRocksDb(stored, l->dir + "-raw", group));
     ratio.push_back(mulin_rates.back() / raw_rates.back() * 100.0);
     every_cpu.push_back(0);
-    every_rates.push_back(RawRocksDbEveryKey(*l, first, args.events, group, &every_cpu.back()));
+    every_rates.push_back(
+        RawRocksDbEveryKey(stored, l->dir + "-raw-every-key", group, &every_cpu.back()));
     every_ratio.push_back(mulin_rates.back() / every_rates.back() * 100.0);
     std::vector<double> latencies;
     const double closed_cpu_before = ProcessCpuSeconds();
