@@ -57,6 +57,9 @@ Stored ReadStored(const BenchLedger& source, uint64_t from_seq, uint64_t events)
   stored.events.resize(events);
   rocksdb::DB* db = source.store->db();
   rocksdb::ReadOptions read;
+  // The request and receipt families have a prefix extractor and hash memtables: without a total
+  // order seek, an iterator over them sees only the keys of the sought prefix in the memtables.
+  read.total_order_seek = true;
   auto slot = [&](uint64_t seq) -> StoredEvent* {
     return seq >= from_seq && seq < from_seq + events ? &stored.events[seq - from_seq] : nullptr;
   };
@@ -76,12 +79,18 @@ Stored ReadStored(const BenchLedger& source, uint64_t from_seq, uint64_t events)
          if (e != nullptr) e->record = {std::move(key), value.ToString()};
          return e != nullptr;
        });
+  uint64_t requested_events = 0;  // every event appended is one of a request's events
   each(source.store->requests(), "", [&](std::string key, rocksdb::Slice value) {
-    Must(value.size() >= 8, "request entry");  // first_seq: fixed64 first (ledger/event_log.cc)
+    // first_seq: fixed64, then event_count: fixed32 (ledger/event_log.h)
+    Must(value.size() >= 12, "request entry");
     StoredEvent* e = slot(ledger::GetFixed64(value.data()));
-    if (e != nullptr) e->request = {std::move(key), value.ToString()};
+    if (e != nullptr) {
+      e->request = {std::move(key), value.ToString()};
+      requested_events += ledger::GetFixed32(value.data() + 8);
+    }
     return true;
   });
+  Must(requested_events == events, "the request index accounts for every event read back");
   each(source.store->receipts(), "", [&](std::string key, rocksdb::Slice value) {
     auto receipt = ledger::DecodeReceipt(key, std::string_view(value.data(), value.size()));
     Must(receipt.ok(), "receipt entry");
