@@ -91,6 +91,7 @@ Stored ReadStored(const BenchLedger& source, uint64_t from_seq, uint64_t events)
     return true;
   });
   Must(requested_events == events, "the request index accounts for every event read back");
+  for (const StoredEvent& e : stored.events) Must(!e.record.first.empty(), "every event's record");
   each(source.store->receipts(), "", [&](std::string key, rocksdb::Slice value) {
     auto receipt = ledger::DecodeReceipt(key, std::string_view(value.data(), value.size()));
     Must(receipt.ok(), "receipt entry");
