@@ -338,6 +338,38 @@ bool ServerDropsConnectionAfter(const std::string& address, const std::string& b
   return n == 0;  // orderly close by the server (a timeout gives -1)
 }
 
+// A terminal that hangs up with commands and reads in flight: the writer completes them after the
+// connection is gone, and the server keeps serving the others (under AddressSanitizer, a use of
+// anything the gone connection owned ends the server, and Stop's exit code says so).
+TEST_F(ServiceTest, HangingUpWithCommandsInFlightLeavesTheServerServing) {
+  StartServer();
+  constexpr int kHangUps = 20;
+  constexpr int kInFlight = 40;  // V1 is asked for at most 10 points per hang-up, 200 of its 400
+  for (int h = 0; h < kHangUps; ++h) {
+    Client client(server_->address(), h % 2 == 0 ? t1_ : t2_);
+    auto terminal = client.session().getTerminal();
+    std::vector<kj::Promise<void>> calls;
+    for (int i = 0; i < kInFlight; ++i) {
+      const std::string id = "h" + std::to_string(h) + "-" + std::to_string(i);
+      auto redeem = terminal.redeemRequest();
+      redeem.setRequestId(id);
+      redeem.setRedemptionId(id);
+      redeem.setVolunteerId("V" + std::to_string(1 + i % 4));
+      redeem.setPoints(1);
+      calls.push_back(redeem.send().ignoreResult());
+      auto balance = terminal.balanceRequest();
+      balance.setVolunteerId("V1");
+      calls.push_back(balance.send().ignoreResult());
+    }
+    // Sent, not answered: the calls and then the connection are dropped here.
+    client.ws().poll();
+  }
+  Client after(server_->address(), t1_);
+  const Client::Outcome outcome = after.Redeem("after-hang-ups", "V1", 1);
+  EXPECT_TRUE(outcome.ok) << outcome.code << " " << outcome.reason_code;
+  ASSERT_EQ(0, server_->Stop());
+}
+
 std::string SegmentTableClaiming(uint32_t words) {
   std::string bytes(8, '\0');
   // Cap'n Proto stream framing: segment count - 1 (0), then the first segment's size in words.

@@ -67,6 +67,10 @@ kj::Promise<T> Arrived(kj::Promise<T> promise, const void*) {
 
 // Hands a command to the writer and resolves on this (the loop's) thread with its result. Results
 // travel as kj::Own: GCC 12 misreads std::string members inside kj::Maybe as uninitialised.
+// The returned promise owns the fulfiller the writer's callback fulfils. That is sound because no
+// call here allows cancellation (CallContext::allowCancellation): a call whose peer hangs up runs
+// on until the writer answers it. Allowing it would free the fulfiller under the writer
+// (service_test's HangingUpWithCommandsInFlightLeavesTheServerServing crashes the server then).
 kj::Promise<kj::Own<ledger::CommandResult>> SubmitAsync(ledger::Writer* writer,
                                                         std::string command) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<kj::Own<ledger::CommandResult>>();
