@@ -1,6 +1,7 @@
 // Goal: the terminal service gives each credential only its role's capability, refuses wrong and
 // revoked credentials, never overdraws under 64 concurrent connections, loses no acknowledged
-// redemption when killed mid-load (and answers retries exactly once), and survives hostile bytes.
+// redemption when killed mid-load (and answers retries exactly once), survives hostile bytes, and
+// keeps serving when terminals hang up with commands in flight.
 #include <arpa/inet.h>
 #include <capnp/ez-rpc.h>
 #include <gtest/gtest.h>
