@@ -109,7 +109,7 @@ Status Engine::CommitBatch(PendingRows* pending, const std::vector<Checkpoint>& 
     row->second.dirty = false;
     if (pending->in_place()) {
       // The fold already changed the store's rows; only a row it left empty is to be removed.
-      if (row->second.value.empty()) pending->cache->erase(pending->cache->find(row->first));
+      if (row->second.value.empty()) pending->cache->Erase(row);
       continue;
     }
     // Rows that hold runs of records grew in the batch: count what they hold now.

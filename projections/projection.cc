@@ -71,8 +71,8 @@ const std::string& Rows::FullKey(std::string_view row_key) {
 Result<std::string*> Rows::Mutable(std::string_view row_key, uint64_t first_seq) {
   const std::string& key = FullKey(row_key);
   PendingRows::Cache& cache = *pending_->cache;
-  auto it = cache.find(key);
-  if (it == cache.end()) {
+  PendingRows::Cache::value_type* row = cache.Find(key);
+  if (row == nullptr) {
     std::string value;
     if (!pending_->in_place() && first_seq <= std::max(started_at_, pending_->emptied_at)) {
       Result<bool> found = store_->Get(key, &value);
@@ -82,14 +82,14 @@ Result<std::string*> Rows::Mutable(std::string_view row_key, uint64_t first_seq)
       pending_->cache_bytes += key.size() + value.size() + kRowCacheEntryOverheadBytes;
     }
     const size_t counted = value.size();
-    it = cache.emplace(key, PendingRows::Entry{std::move(value), false, counted}).first;
+    row = cache.Insert(key, PendingRows::Entry{std::move(value), false, counted});
   }
-  if (!it->second.dirty) {
-    it->second.dirty = true;
-    pending_->dirty.push_back(&*it);
-    pending_->batch_bytes += key.size() + it->second.value.size();
+  if (!row->second.dirty) {
+    row->second.dirty = true;
+    pending_->dirty.push_back(row);
+    pending_->batch_bytes += key.size() + row->second.value.size();
   }
-  return &it->second.value;
+  return &row->second.value;
 }
 
 }  // namespace mulin::projections

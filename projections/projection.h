@@ -46,7 +46,8 @@ std::string_view Counterparty(const std::vector<domain::Posting>& postings, size
 // batches, so that each is read from the store at most once per catch-up, up to this many bytes
 // (CatchUpOptions::row_cache_bytes_max); past that it forgets them after a commit and reads again.
 inline constexpr size_t kRowCacheBytesMax = 128u << 20;
-// Bookkeeping of a cached row beside its key and value (hash node, bucket, flags), for the limit.
+// Bookkeeping of a cached row beside its key and value (its allocation, index slots, flags), for
+// the limit.
 inline constexpr size_t kRowCacheEntryOverheadBytes = 64;
 
 // The rows of a catch-up in flight: what its fold has read and changed so far, and what the

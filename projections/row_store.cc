@@ -7,9 +7,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "ledger/store.h"
 #include "projections/codec.h"
 
@@ -155,15 +152,11 @@ Status RocksRowStore::Commit(RowBatch batch) {
   return FromRocks(db_->Write(write_options_, &write), "writing projection rows");
 }
 
-size_t RowKeyHash::operator()(const std::string& key) const {
-  return static_cast<size_t>(XXH3_64bits(key.data(), key.size()));
-}
-
 Result<bool> MemoryRowStore::Get(const std::string& key, std::string* value) const {
   if (!failed_.ok()) return failed_;
-  auto it = rows_.find(key);
-  if (it == rows_.end()) return false;
-  *value = it->second.value;
+  const FoldRows::value_type* row = rows_.Find(key);
+  if (row == nullptr) return false;
+  *value = row->second.value;
   return true;
 }
 
@@ -173,7 +166,7 @@ std::unique_ptr<RowIterator> MemoryRowStore::NewIterator() const {
   if (!sorted_) {
     auto sorted = std::make_shared<Sorted>();
     sorted->reserve(rows_.size());
-    for (const auto& row : rows_) sorted->push_back(&row);
+    rows_.ForEach([&](const FoldRows::value_type& row) { sorted->push_back(&row); });
     std::sort(sorted->begin(), sorted->end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     sorted_ = std::move(sorted);
@@ -187,12 +180,10 @@ Status MemoryRowStore::Commit(RowBatch batch) {
     std::lock_guard<std::mutex> lock(sorted_mu_);
     sorted_.reset();
   }
-  for (const std::string& prefix : batch.drop_prefixes) {
-    for (auto it = rows_.begin(); it != rows_.end();) {
-      it = it->first.compare(0, prefix.size(), prefix) == 0 ? rows_.erase(it) : std::next(it);
-    }
+  for (const std::string& prefix : batch.drop_prefixes) rows_.ErasePrefix(prefix);
+  for (auto& [key, value] : batch.puts) {
+    rows_.FindOrInsert(std::move(key))->second.value = std::move(value);
   }
-  for (auto& [key, value] : batch.puts) rows_[std::move(key)].value = std::move(value);
   return Status::Ok();
 }
 

@@ -22,11 +22,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "ledger/status.h"
+#include "projections/fold_rows.h"
 
 namespace mulin::projections {
 
@@ -42,20 +42,6 @@ class RowIterator {
   // Not ok when iteration stopped on an error rather than at the end.
   virtual Status status() const = 0;
 };
-
-// A row as a catch-up's fold holds it (see Rows in projection.h): its value and the fold's
-// bookkeeping. A memory store keeps its rows in this form so that a fold can work on them in place.
-struct FoldRow {
-  std::string value;   // "" when the row does not exist (no row value is empty)
-  bool dirty = false;  // changed in the batch being folded
-  size_t counted = 0;  // bytes of value counted against the fold's cache limit (rows grow: pages)
-};
-// XXH3-64 of the key: a fold looks up a few rows for every event, and on keys of a few dozen bytes
-// this costs a fraction of std::hash's.
-struct RowKeyHash {
-  size_t operator()(const std::string& key) const;
-};
-using FoldRows = std::unordered_map<std::string, FoldRow, RowKeyHash>;
 
 struct RowBatch {
   // Every row whose key starts with one of these is deleted before `puts` are applied.

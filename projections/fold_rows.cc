@@ -1,0 +1,95 @@
+#include "projections/fold_rows.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace mulin::projections {
+
+namespace {
+constexpr size_t kFirstSlots = 16;
+}  // namespace
+
+uint64_t FoldRows::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
+size_t FoldRows::Probe(std::string_view key, uint64_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t at = Home(hash);; at = (at + 1) & mask) {
+    const Slot& slot = slots_[at];
+    if (slot.row == nullptr || (slot.hash == hash && slot.row->first == key)) return at;
+  }
+}
+
+FoldRows::value_type* FoldRows::Find(std::string_view key) const {
+  if (size_ == 0) return nullptr;
+  return slots_[Probe(key, Hash(key))].row;
+}
+
+FoldRows::value_type* FoldRows::Place(size_t at, uint64_t hash, value_type* row) {
+  slots_[at] = Slot{hash, row};
+  ++size_;
+  return row;
+}
+
+FoldRows::value_type* FoldRows::Insert(std::string key, FoldRow row) {
+  if (2 * (size_ + 1) > slots_.size()) Grow();
+  const uint64_t hash = Hash(key);
+  const size_t at = Probe(key, hash);
+  return Place(at, hash, new value_type(std::move(key), std::move(row)));
+}
+
+FoldRows::value_type* FoldRows::FindOrInsert(std::string key) {
+  if (value_type* found = Find(key)) return found;
+  return Insert(std::move(key), FoldRow());
+}
+
+void FoldRows::Grow() {
+  std::vector<Slot> old(slots_.empty() ? kFirstSlots : 2 * slots_.size());
+  old.swap(slots_);
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.row == nullptr) continue;
+    size_t at = Home(slot.hash);
+    while (slots_[at].row != nullptr) at = (at + 1) & mask;
+    slots_[at] = slot;
+  }
+}
+
+void FoldRows::EraseAt(size_t at) {
+  delete slots_[at].row;
+  --size_;
+  // Backward-shift deletion: move later slots of the same probe run into the hole, so that every
+  // row stays reachable from its home slot without tombstones.
+  const size_t mask = slots_.size() - 1;
+  size_t hole = at;
+  for (size_t next = (hole + 1) & mask; slots_[next].row != nullptr; next = (next + 1) & mask) {
+    const size_t home = Home(slots_[next].hash);
+    // The row at `next` may fill the hole unless its home lies cyclically in (hole, next].
+    const bool home_after_hole =
+        hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (home_after_hole) continue;
+    slots_[hole] = slots_[next];
+    hole = next;
+  }
+  slots_[hole] = Slot();
+}
+
+void FoldRows::Erase(const value_type* row) {
+  const size_t at = Probe(row->first, Hash(row->first));
+  if (slots_[at].row == row) EraseAt(at);
+}
+
+void FoldRows::ErasePrefix(std::string_view prefix) {
+  std::vector<const value_type*> doomed;
+  ForEach([&](const value_type& row) {
+    if (std::string_view(row.first).substr(0, prefix.size()) == prefix) doomed.push_back(&row);
+  });
+  for (const value_type* row : doomed) Erase(row);
+}
+
+void FoldRows::clear() {
+  for (Slot& slot : slots_) delete slot.row;
+  std::vector<Slot>().swap(slots_);  // a forgotten cache gives its index back too
+  size_ = 0;
+}
+
+}  // namespace mulin::projections
