@@ -1,5 +1,7 @@
 #include "projections/fold_rows.h"
 
+#include <cassert>
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -34,6 +36,7 @@ FoldRows::value_type* FoldRows::Insert(std::string key, FoldRow row) {
   if (2 * (size_ + 1) > slots_.size()) Grow();
   const uint64_t hash = Hash(key);
   const size_t at = Probe(key, hash);
+  assert(slots_[at].row == nullptr && "FoldRows::Insert of a key already in the map");
   return Place(at, hash, new value_type(std::move(key), std::move(row)));
 }
 
