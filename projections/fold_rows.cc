@@ -26,23 +26,26 @@ FoldRows::value_type* FoldRows::Find(std::string_view key) const {
   return slots_[Probe(key, Hash(key))].row;
 }
 
-FoldRows::value_type* FoldRows::Place(size_t at, uint64_t hash, value_type* row) {
-  slots_[at] = Slot{hash, row};
-  ++size_;
-  return row;
+FoldRows::value_type* FoldRows::Emplace(std::string key, FoldRow row) {
+  if (2 * (size_ + 1) > slots_.size()) Grow();  // before the probe: growing moves the slots
+  const uint64_t hash = Hash(key);
+  Slot& slot = slots_[Probe(key, hash)];
+  if (slot.row == nullptr) {
+    slot = Slot{hash, new value_type(std::move(key), std::move(row))};
+    ++size_;
+  }
+  return slot.row;
 }
 
 FoldRows::value_type* FoldRows::Insert(std::string key, FoldRow row) {
-  if (2 * (size_ + 1) > slots_.size()) Grow();
-  const uint64_t hash = Hash(key);
-  const size_t at = Probe(key, hash);
-  assert(slots_[at].row == nullptr && "FoldRows::Insert of a key already in the map");
-  return Place(at, hash, new value_type(std::move(key), std::move(row)));
+  [[maybe_unused]] const size_t before = size_;
+  value_type* added = Emplace(std::move(key), std::move(row));
+  assert(size_ == before + 1 && "FoldRows::Insert of a key already in the map");
+  return added;
 }
 
 FoldRows::value_type* FoldRows::FindOrInsert(std::string key) {
-  if (value_type* found = Find(key)) return found;
-  return Insert(std::move(key), FoldRow());
+  return Emplace(std::move(key), FoldRow());
 }
 
 void FoldRows::Grow() {

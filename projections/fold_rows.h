@@ -58,23 +58,23 @@ class FoldRows {
     }
   }
 
-  // XXH3-64 of a key: on keys of a few dozen bytes a fraction of std::hash's cost.
-  static uint64_t Hash(std::string_view key);
-
  private:
   struct Slot {
     uint64_t hash = 0;
     value_type* row = nullptr;  // null: empty
   };
+  // XXH3-64 of a key: on keys of a few dozen bytes a fraction of std::hash's cost.
+  static uint64_t Hash(std::string_view key);
   size_t Home(uint64_t hash) const { return static_cast<size_t>(hash) & (slots_.size() - 1); }
   // The slot holding `key`, or the empty slot where it would go.
   size_t Probe(std::string_view key, uint64_t hash) const;
-  value_type* Place(size_t at, uint64_t hash, value_type* row);
+  // The row with this key, added as `row` if it was not there.
+  value_type* Emplace(std::string key, FoldRow row);
   void Grow();
   void EraseAt(size_t at);
 
-  std::vector<Slot>
-      slots_;  // a power of two in size, at most half full; empty before the first row
+  // A power of two in size, at most half full; empty before the first row.
+  std::vector<Slot> slots_;
   size_t size_ = 0;
 };
 

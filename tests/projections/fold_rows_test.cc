@@ -12,6 +12,9 @@
 namespace mulin::projections {
 namespace {
 
+// Each key the map should hold, and the address its row was given.
+using Model = std::map<std::string, const FoldRows::value_type*>;
+
 // Keys of a few prefixes, as projections' full keys are, from a small space so that look-ups hit,
 // erases find rows, and probe runs form.
 std::string RandomKey(std::mt19937_64* rng) {
@@ -21,8 +24,7 @@ std::string RandomKey(std::mt19937_64* rng) {
 }
 
 // Every row of the model is found at the address it was given, and nothing else is in the map.
-void ExpectSame(const FoldRows& rows,
-                const std::map<std::string, const FoldRows::value_type*>& model) {
+void ExpectSame(const FoldRows& rows, const Model& model) {
   ASSERT_EQ(model.size(), rows.size());
   for (const auto& [key, address] : model) {
     const FoldRows::value_type* found = rows.Find(key);
@@ -41,7 +43,7 @@ void ExpectSame(const FoldRows& rows,
 TEST(FoldRowsTest, AgreesWithAModelThroughInsertsErasesAndGrowth) {
   std::mt19937_64 rng(20261129);
   FoldRows rows;
-  std::map<std::string, const FoldRows::value_type*> model;
+  Model model;
   for (int step = 0; step < 200000; ++step) {
     const std::string key = RandomKey(&rng);
     const uint64_t op = rng() % 10;
@@ -78,7 +80,7 @@ TEST(FoldRowsTest, AgreesWithAModelThroughInsertsErasesAndGrowth) {
 TEST(FoldRowsTest, ErasesAPrefixAndNothingElse) {
   std::mt19937_64 rng(7);
   FoldRows rows;
-  std::map<std::string, const FoldRows::value_type*> model;
+  Model model;
   for (int i = 0; i < 20000; ++i) {
     const std::string key = RandomKey(&rng);
     if (rows.Find(key) == nullptr) model[key] = rows.Insert(key, FoldRow{"v:" + key, false, 0});
