@@ -1,5 +1,6 @@
 #include "ledger/command_decode.h"
 
+#include <capnp/any.h>
 #include <capnp/message.h>
 #include <kj/exception.h>
 #include <sodium.h>
@@ -20,11 +21,24 @@ std::string RequestKey(schema::Command::Reader command) {
 }
 
 // BLAKE2b-256 over the canonical form, so that equal content hashes equally however it was built.
+// capnp::canonicalize makes the canonical copy, walks it again to assert that it is canonical, and
+// copies it into a second array; the walk and the second copy were a third of decoding a
+// redemption (callgrind: 10.1k of its instructions before, 6.9k after). This makes the same copy
+// once, into space the thread keeps, and hashes it where it lies: the bytes capnp::canonicalize
+// returns (command_decode_test compares them).
 ContentHash HashCommand(schema::Command::Reader command) {
-  kj::Array<capnp::word> canonical = capnp::canonicalize(command);
+  thread_local kj::Array<capnp::word> scratch;
+  // The root pointer and every object the reader reaches: the copy fits.
+  const size_t words = command.totalSize().wordCount + 1;
+  if (scratch.size() < words) scratch = kj::heapArray<capnp::word>(words);
+  // A builder assumes zeroed space: text padding and absent fields are not written.
+  kj::ArrayPtr<capnp::word> space = scratch.slice(0, words);
+  std::memset(space.begin(), 0, space.asBytes().size());
+  capnp::FlatMessageBuilder copy(space);
+  copy.getRoot<capnp::AnyPointer>().setCanonicalAs<schema::Command>(command);
+  kj::ArrayPtr<const capnp::byte> canonical = copy.getSegmentsForOutput()[0].asBytes();
   ContentHash hash;
-  crypto_generichash(hash.data(), hash.size(), canonical.asBytes().begin(),
-                     canonical.asBytes().size(), nullptr, 0);
+  crypto_generichash(hash.data(), hash.size(), canonical.begin(), canonical.size(), nullptr, 0);
   return hash;
 }
 
