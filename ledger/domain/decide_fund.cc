@@ -15,7 +15,7 @@ Status LookupPayout(const State& state, schema::Command::Reader command,
   const std::string id = Str(payout_id);
   MULIN_RETURN_IF_ERROR(
       Lookup(state.payouts, id, code::kUnknownPayout, "payout", "check the payout id", payout));
-  MULIN_RETURN_IF_ERROR(MatchCommunity(command, (*payout)->community_id, "payout " + Quote(id)));
+  MULIN_RETURN_IF_ERROR(MatchCommunity(command, (*payout)->community_id, "payout", id));
   if ((*payout)->status != PayoutStatus::kRequested) {
     return Reject(code::kPayoutNotPending,
                   "payout " + Quote(id) + " is already " +
@@ -34,8 +34,7 @@ Status RequestPayout(const State& state, schema::Command::Reader command, const 
   const Project* project = nullptr;
   MULIN_RETURN_IF_ERROR(Lookup(state.projects, project_id, code::kUnknownProject, "project",
                                "register the project first", &project));
-  MULIN_RETURN_IF_ERROR(
-      MatchCommunity(command, project->community_id, "project " + Quote(project_id)));
+  MULIN_RETURN_IF_ERROR(MatchCommunity(command, project->community_id, "project", project_id));
   MULIN_RETURN_IF_ERROR(
       RequireStaff(state, actor, project->community_id, "request payouts from its fund"));
   MULIN_RETURN_IF_ERROR(CheckUnused(state.payouts, Str(body.getPayoutId()), "payout"));
@@ -149,7 +148,7 @@ Status Adjust(const State& state, schema::Command::Reader command, const std::st
   const std::string account = Str(body.getAccountId());
   std::string community;
   MULIN_RETURN_IF_ERROR(AdjustableAccount(state, account, body.getUnit(), &community));
-  MULIN_RETURN_IF_ERROR(MatchCommunity(command, community, "account " + Quote(account)));
+  MULIN_RETURN_IF_ERROR(MatchCommunity(command, community, "account", account));
   MULIN_RETURN_IF_ERROR(RequireStaff(state, actor, community, "adjust its accounts"));
   const int64_t delta = body.getDelta();
   if (delta == 0) return Reject(code::kInvalidAmount, "delta is 0; give a signed amount");

@@ -95,9 +95,10 @@ Status CheckUnused(const std::unordered_map<std::string, T>& map, const std::str
 // The command's named community, for kinds that need one: missing_community, invalid_id or
 // unknown_community when it is absent, malformed or not registered.
 Status RequireCommunity(const State& state, schema::Command::Reader command, std::string* id);
-// community_mismatch when the command names a community other than `derived`.
+// community_mismatch when the command names a community other than `derived`, the community of
+// the entity `kind` `id` (the message is built only then).
 Status MatchCommunity(schema::Command::Reader command, const std::string& derived,
-                      const std::string& entity);
+                      std::string_view kind, std::string_view id);
 
 // The merchant a command names: invalid_id, unknown_merchant or community_mismatch when it cannot
 // act on it.

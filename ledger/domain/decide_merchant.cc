@@ -27,7 +27,7 @@ Status Redeem(const State& state, schema::Command::Reader command, const std::st
   MULIN_RETURN_IF_ERROR(Lookup(state.merchants, terminal->merchant_id, code::kUnknownMerchant,
                                "merchant", "register the merchant first", &merchant));
   MULIN_RETURN_IF_ERROR(
-      MatchCommunity(command, merchant->community_id, "merchant " + Quote(terminal->merchant_id)));
+      MatchCommunity(command, merchant->community_id, "merchant", terminal->merchant_id));
   MULIN_RETURN_IF_ERROR(RequireMerchantActor(state, actor, terminal->merchant_id, terminal_id));
   MULIN_RETURN_IF_ERROR(CheckUnused(state.redemptions, Str(body.getRedemptionId()), "redemption"));
   const std::string volunteer_id = Str(body.getVolunteerId());
@@ -69,7 +69,7 @@ Status ReverseRedemption(const State& state, schema::Command::Reader command,
   const Merchant* merchant = nullptr;
   MULIN_RETURN_IF_ERROR(Lookup(state.merchants, redemption->merchant_id, code::kUnknownMerchant,
                                "merchant", "the redemption's merchant is gone", &merchant));
-  MULIN_RETURN_IF_ERROR(MatchCommunity(command, merchant->community_id, "redemption " + Quote(id)));
+  MULIN_RETURN_IF_ERROR(MatchCommunity(command, merchant->community_id, "redemption", id));
   if (redemption->reversed) {
     return Reject(code::kAlreadyReversed,
                   "redemption " + Quote(id) + " is already reversed; a redemption reverses once");
@@ -153,7 +153,7 @@ Status ReverseSale(const State& state, schema::Command::Reader command, const st
   const Merchant* merchant = nullptr;
   MULIN_RETURN_IF_ERROR(Lookup(state.merchants, sale->merchant_id, code::kUnknownMerchant,
                                "merchant", "the sale's merchant is gone", &merchant));
-  MULIN_RETURN_IF_ERROR(MatchCommunity(command, merchant->community_id, "sale " + Quote(id)));
+  MULIN_RETURN_IF_ERROR(MatchCommunity(command, merchant->community_id, "sale", id));
   if (sale->reversed) {
     return Reject(code::kAlreadyReversed,
                   "sale " + Quote(id) + " is already reversed; a sale reverses once");

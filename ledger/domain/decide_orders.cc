@@ -30,7 +30,7 @@ Status PlaceOrder(const State& state, schema::Command::Reader command, const std
                                "register the resident first", &resident));
   MULIN_RETURN_IF_ERROR(RequireRole(*resident, resident_id, schema::Role::RESIDENT));
   const std::string& community = resident->community_id;
-  MULIN_RETURN_IF_ERROR(MatchCommunity(command, community, "resident " + Quote(resident_id)));
+  MULIN_RETURN_IF_ERROR(MatchCommunity(command, community, "resident", resident_id));
   if (actor != resident_id && !IsStaffOf(state, actor, community)) {
     return Reject(code::kNotPermitted, Quote(actor) + " may not order for " + Quote(resident_id) +
                                            "; the resident or staff of community " +
@@ -194,7 +194,7 @@ Status LookupOrder(const State& state, schema::Command::Reader command,
   const std::string id = Str(order_id);
   MULIN_RETURN_IF_ERROR(
       Lookup(state.orders, id, code::kUnknownOrder, "order", "check the order id", order));
-  return MatchCommunity(command, (*order)->community_id, "order " + Quote(id));
+  return MatchCommunity(command, (*order)->community_id, "order", id);
 }
 
 unsigned CreditCount(const Order& order) {

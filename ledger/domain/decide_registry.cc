@@ -172,7 +172,7 @@ Status IssueCredential(const State& state, schema::Command::Reader command, Even
   std::string community;
   MULIN_RETURN_IF_ERROR(CredentialCommunity(state, role, Str(body.getSubjectId()), &community));
   MULIN_RETURN_IF_ERROR(
-      MatchCommunity(command, community, "credential " + Quote(Str(body.getCredentialId()))));
+      MatchCommunity(command, community, "credential", Str(body.getCredentialId())));
   MULIN_RETURN_IF_ERROR(CheckUnused(state.credentials, Str(body.getCredentialId()), "credential"));
   auto event = sink->Add(community).initCredentialIssued();
   event.setCredentialId(body.getCredentialId());
@@ -190,8 +190,7 @@ Status RevokeCredential(const State& state, schema::Command::Reader command, Eve
   const Credential* credential = nullptr;
   MULIN_RETURN_IF_ERROR(Lookup(state.credentials, id, code::kUnknownCredential, "credential",
                                "check the credential id", &credential));
-  MULIN_RETURN_IF_ERROR(
-      MatchCommunity(command, credential->community_id, "credential " + Quote(id)));
+  MULIN_RETURN_IF_ERROR(MatchCommunity(command, credential->community_id, "credential", id));
   if (credential->revoked) {
     return Reject(code::kAlreadyRevoked,
                   "credential " + Quote(id) + " is already revoked; issue a new one if needed");

@@ -134,14 +134,14 @@ Status RequireCommunity(const State& state, schema::Command::Reader command, std
 }
 
 Status MatchCommunity(schema::Command::Reader command, const std::string& derived,
-                      const std::string& entity) {
+                      std::string_view kind, std::string_view id) {
   auto named = command.getCommunityId();
   if (named.size() == 0 || std::string_view(named.cStr(), named.size()) == derived) {
     return Status::Ok();
   }
   return Reject(code::kCommunityMismatch,
-                entity + " belongs to community " + Quote(derived) + ", not " +
-                    Quote(std::string_view(named.cStr(), named.size())) +
+                std::string(kind) + " " + Quote(id) + " belongs to community " + Quote(derived) +
+                    ", not " + Quote(std::string_view(named.cStr(), named.size())) +
                     "; leave communityId empty or name " + Quote(derived));
 }
 
@@ -151,7 +151,7 @@ Status LookupMerchant(const State& state, schema::Command::Reader command,
   const std::string id = Str(merchant_id);
   MULIN_RETURN_IF_ERROR(Lookup(state.merchants, id, code::kUnknownMerchant, "merchant",
                                "register the merchant first", merchant));
-  return MatchCommunity(command, (*merchant)->community_id, "merchant " + Quote(id));
+  return MatchCommunity(command, (*merchant)->community_id, "merchant", id);
 }
 
 bool IsStaffOf(const State& state, const std::string& member_id, const std::string& community) {

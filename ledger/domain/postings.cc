@@ -11,27 +11,30 @@ int64_t Negate(int64_t value) {
   return static_cast<int64_t>(uint64_t{0} - static_cast<uint64_t>(value));
 }
 
-std::string Text(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
+// The event's own text; the views live as long as the event's message.
+std::string_view Text(capnp::Text::Reader text) { return {text.cStr(), text.size()}; }
 
 // Appends the pair "from pays `amount` to `to`"; nothing for a zero amount, which moves nothing.
-void Move(std::vector<Posting>* out, const std::string& from, const std::string& to, Unit unit,
-          int64_t amount) {
+// Most events make one pair: room for two pairs at the first saves growing the vector twice.
+void Move(std::vector<Posting>* out, std::string from, std::string to, Unit unit, int64_t amount) {
   if (amount == 0) return;
-  out->push_back(Posting{from, unit, Negate(amount)});
-  out->push_back(Posting{to, unit, amount});
+  if (out->empty()) out->reserve(4);
+  out->push_back(Posting{std::move(from), unit, Negate(amount)});
+  out->push_back(Posting{std::move(to), unit, amount});
 }
 
 // Each credit moves its points from `from` to `to`, or to "volunteer:<id>" when `to` is empty.
 void MoveCredits(std::vector<Posting>* out, capnp::List<schema::VolunteerPoints>::Reader credits,
                  const std::string& from, const std::string& to) {
+  out->reserve(out->size() + 2 * credits.size());
   for (auto credit : credits) {
     Move(out, from, to.empty() ? AccountId("volunteer", Text(credit.getVolunteerId())) : to,
          Unit::POINTS, credit.getPoints());
   }
 }
 
-void OrderPostings(schema::Event::Reader event, std::vector<Posting>* out) {
-  const std::string community = Text(event.getCommunityId());
+void OrderPostings(schema::Event::Reader event, std::string_view community,
+                   std::vector<Posting>* out) {
   auto body = event.getBody();
   switch (body.which()) {
     case schema::Event::Body::ORDER_DELIVERED:
@@ -66,8 +69,8 @@ void OrderPostings(schema::Event::Reader event, std::vector<Posting>* out) {
   }
 }
 
-void MoneyPostings(schema::Event::Reader event, std::vector<Posting>* out) {
-  const std::string community = Text(event.getCommunityId());
+void MoneyPostings(schema::Event::Reader event, std::string_view community,
+                   std::vector<Posting>* out) {
   auto body = event.getBody();
   switch (body.which()) {
     case schema::Event::Body::POINTS_REDEEMED: {
@@ -102,8 +105,8 @@ void MoneyPostings(schema::Event::Reader event, std::vector<Posting>* out) {
     }
     case schema::Event::Body::ADJUSTMENT: {
       auto a = body.getAdjustment();
-      Move(out, AccountId("adjustments", community), Text(a.getAccountId()), a.getUnit(),
-           a.getDelta());
+      Move(out, AccountId("adjustments", community), std::string(Text(a.getAccountId())),
+           a.getUnit(), a.getDelta());
       return;
     }
     default:
@@ -115,8 +118,9 @@ void MoneyPostings(schema::Event::Reader event, std::vector<Posting>* out) {
 
 std::vector<Posting> Postings(schema::Event::Reader event) {
   std::vector<Posting> out;
-  OrderPostings(event, &out);
-  MoneyPostings(event, &out);
+  const std::string_view community = Text(event.getCommunityId());
+  OrderPostings(event, community, &out);
+  MoneyPostings(event, community, &out);
   return out;
 }
 
