@@ -60,8 +60,9 @@ Status DecideBody(const State& state, schema::Command::Reader command, internal:
 // constrained account going below zero is refused with the code of its unit. The family deciders
 // check the balances they know about first, with better messages; this is the backstop.
 Status CheckBalances(const State& state, const Decision& decision) {
-  // A command touches a handful of accounts (a delivery: two per volunteer): a list searched from
-  // the end beats a hash map that allocates for each command.
+  // A command touches a handful of accounts (the most, a delivery's: kVolunteersPerDeliveryMax
+  // volunteers and the community's): a list searched from the end beats a hash map that allocates
+  // for each command.
   std::vector<std::pair<std::string, Balances>> after;
   for (const auto& message : decision.events) {
     auto event = message->getRoot<schema::Event>().asReader();
