@@ -1,6 +1,8 @@
 #include "projections/fold_rows.h"
 
 #include <cassert>
+#include <cstring>
+#include <new>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -26,26 +28,38 @@ FoldRows::value_type* FoldRows::Find(std::string_view key) const {
   return slots_[Probe(key, Hash(key))].row;
 }
 
-FoldRows::value_type* FoldRows::Emplace(std::string key, FoldRow row) {
+FoldRows::value_type* FoldRows::NewRow(std::string_view key, FoldRow row) {
+  void* memory = ::operator new(sizeof(value_type) + key.size());
+  char* bytes = static_cast<char*>(memory) + sizeof(value_type);
+  if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
+  return new (memory) value_type(std::string_view(bytes, key.size()), std::move(row));
+}
+
+void FoldRows::DeleteRow(value_type* row) {
+  row->~value_type();
+  ::operator delete(row);
+}
+
+FoldRows::value_type* FoldRows::Emplace(std::string_view key, FoldRow row) {
   if (2 * (size_ + 1) > slots_.size()) Grow();  // before the probe: growing moves the slots
   const uint64_t hash = Hash(key);
   Slot& slot = slots_[Probe(key, hash)];
   if (slot.row == nullptr) {
-    slot = Slot{hash, new value_type(std::move(key), std::move(row))};
+    slot = Slot{hash, NewRow(key, std::move(row))};
     ++size_;
   }
   return slot.row;
 }
 
-FoldRows::value_type* FoldRows::Insert(std::string key, FoldRow row) {
+FoldRows::value_type* FoldRows::Insert(std::string_view key, FoldRow row) {
   [[maybe_unused]] const size_t before = size_;
-  value_type* added = Emplace(std::move(key), std::move(row));
+  value_type* added = Emplace(key, std::move(row));
   assert(size_ == before + 1 && "FoldRows::Insert of a key already in the map");
   return added;
 }
 
-FoldRows::value_type* FoldRows::FindOrInsert(std::string key) {
-  return Emplace(std::move(key), FoldRow());
+FoldRows::value_type* FoldRows::FindOrInsert(std::string_view key) {
+  return Emplace(key, FoldRow());
 }
 
 void FoldRows::Grow() {
@@ -61,7 +75,7 @@ void FoldRows::Grow() {
 }
 
 void FoldRows::EraseAt(size_t at) {
-  delete slots_[at].row;
+  DeleteRow(slots_[at].row);
   --size_;
   // Backward-shift deletion: move later slots of the same probe run into the hole, so that every
   // row stays reachable from its home slot without tombstones.
@@ -87,13 +101,15 @@ void FoldRows::Erase(const value_type* row) {
 void FoldRows::ErasePrefix(std::string_view prefix) {
   std::vector<const value_type*> doomed;
   ForEach([&](const value_type& row) {
-    if (std::string_view(row.first).substr(0, prefix.size()) == prefix) doomed.push_back(&row);
+    if (row.first.substr(0, prefix.size()) == prefix) doomed.push_back(&row);
   });
   for (const value_type* row : doomed) Erase(row);
 }
 
 void FoldRows::clear() {
-  for (Slot& slot : slots_) delete slot.row;
+  for (Slot& slot : slots_) {
+    if (slot.row != nullptr) DeleteRow(slot.row);
+  }
   std::vector<Slot>().swap(slots_);  // a forgotten cache gives its index back too
   size_ = 0;
 }

@@ -4,10 +4,12 @@
 // A fold looks up a few rows for every event, most of them once per batch, in a map of up to
 // millions of rows: each look-up is bound by cache misses, not instructions. std::unordered_map
 // needs three dependent ones (the bucket, the node before the sought one, the node's cached
-// hash). Here the index is one array of (hash, row) slots with linear probing, so a look-up
-// misses on its slot and then on the row it compares. Rows are allocated one by one and never
-// move: the engine keeps pointers to the rows a batch changed, and a memory store's iterators
-// point at them, until they are erased. Growing the index moves slots only.
+// hash), and a fourth for the key's bytes when a std::string key outgrows its inline buffer (15
+// bytes: a projection's prefix and a row's key mostly do). Here the index is one array of (hash,
+// row) slots with linear probing, and each row holds its key's bytes in its own allocation, right
+// after it: a look-up misses on its slot and then on the row it compares. Rows are allocated one by
+// one and never move: the engine keeps pointers to the rows a batch changed, and a memory store's
+// iterators point at them, until they are erased. Growing the index moves slots only.
 // Thread-safety: none; one fold (or one store) at a time.
 #ifndef MULIN_PROJECTIONS_FOLD_ROWS_H_
 #define MULIN_PROJECTIONS_FOLD_ROWS_H_
@@ -30,7 +32,14 @@ struct FoldRow {
 
 class FoldRows {
  public:
-  using value_type = std::pair<const std::string, FoldRow>;
+  // A row and its key, whose bytes follow it in the same allocation (so it is never copied).
+  struct value_type {
+    value_type(std::string_view key, FoldRow row) : first(key), second(std::move(row)) {}
+    value_type(const value_type&) = delete;
+    value_type& operator=(const value_type&) = delete;
+    const std::string_view first;  // the key
+    FoldRow second;
+  };
 
   FoldRows() = default;
   ~FoldRows() { clear(); }
@@ -40,9 +49,9 @@ class FoldRows {
   // The row with this key, or null.
   value_type* Find(std::string_view key) const;
   // Adds a row whose key is not in the map yet.
-  value_type* Insert(std::string key, FoldRow row);
+  value_type* Insert(std::string_view key, FoldRow row);
   // The row with this key, added empty if it was not there.
-  value_type* FindOrInsert(std::string key);
+  value_type* FindOrInsert(std::string_view key);
   // Removes `row` (from this map); pointers to other rows stay valid.
   void Erase(const value_type* row);
   // Removes every row whose key starts with `prefix`.
@@ -69,7 +78,9 @@ class FoldRows {
   // The slot holding `key`, or the empty slot where it would go.
   size_t Probe(std::string_view key, uint64_t hash) const;
   // The row with this key, added as `row` if it was not there.
-  value_type* Emplace(std::string key, FoldRow row);
+  value_type* Emplace(std::string_view key, FoldRow row);
+  static value_type* NewRow(std::string_view key, FoldRow row);
+  static void DeleteRow(value_type* row);
   void Grow();
   void EraseAt(size_t at);
 

@@ -182,7 +182,7 @@ Status MemoryRowStore::Commit(RowBatch batch) {
   }
   for (const std::string& prefix : batch.drop_prefixes) rows_.ErasePrefix(prefix);
   for (auto& [key, value] : batch.puts) {
-    rows_.FindOrInsert(std::move(key))->second.value = std::move(value);
+    rows_.FindOrInsert(key)->second.value = std::move(value);
   }
   return Status::Ok();
 }

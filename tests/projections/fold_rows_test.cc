@@ -13,7 +13,7 @@ namespace mulin::projections {
 namespace {
 
 // Each key the map should hold, and the address its row was given.
-using Model = std::map<std::string, const FoldRows::value_type*>;
+using Model = std::map<std::string, const FoldRows::value_type*, std::less<>>;
 
 // Keys of a few prefixes, as projections' full keys are, from a small space so that look-ups hit,
 // erases find rows, and probe runs form.
