@@ -44,8 +44,9 @@ Status CheckFraming(std::string_view payload, uint64_t seq) {
 // wrong kind and text without its NUL fail here; totalSize() also walks pointers this build has no
 // field for, as a copy of the event would. An amplified message (objects reached more than once)
 // is refused by its size: with the objects no larger than the message, the two reads cost at most
-// two messages, and the reader keeps `callers_words` for its callers. Then the body kind must be
-// known and the envelope seq (when seq != 0) equal to `seq`. Returns the recorded time.
+// two messages, and the reader keeps `callers_words` for its callers (a hostile event may spend
+// that much walking its objects once before it is refused). Then the body kind must be known and
+// the envelope seq (when seq != 0) equal to `seq`. Returns the recorded time.
 template <typename Open>
 Result<int64_t> CheckWords(kj::ArrayPtr<const capnp::word> words, uint64_t seq,
                            uint64_t callers_words, Open&& open) {
