@@ -4,7 +4,6 @@
 #include <kj/exception.h>
 
 #include <cstring>
-#include <optional>
 
 #include "ledger/event_check.h"
 #include "ledger/record_format.h"
@@ -38,28 +37,25 @@ Status CheckFraming(std::string_view payload, uint64_t seq) {
   return Status::Ok();
 }
 
-// The checking pass, on aligned `words`, through the reader `open(options)` makes: its traversal
-// budget is `callers_words` more than two honest reads of the message. Reading every known pointer
-// the way callers' getters do (ledger/event_check.h) makes malformed pointers, pointers of the
-// wrong kind and text without its NUL fail here; totalSize() also walks pointers this build has no
-// field for, as a copy of the event would. An amplified message (objects reached more than once)
-// is refused by its size: with the objects no larger than the message, the two reads cost at most
-// two messages, and the reader keeps `callers_words` for its callers (a hostile event may spend
-// that much walking its objects once before it is refused). Then the body kind must be known and
-// the envelope seq (when seq != 0) equal to `seq`. Returns the recorded time.
-template <typename Open>
-Result<int64_t> CheckWords(kj::ArrayPtr<const capnp::word> words, uint64_t seq,
-                           uint64_t callers_words, Open&& open) {
+// The checking pass, on aligned `words`: a reader whose traversal budget is two honest reads of
+// the message. Reading every known pointer the way callers' getters do (ledger/event_check.h)
+// makes malformed pointers, pointers of the wrong kind and text without its NUL fail here;
+// totalSize() also walks pointers this build has no field for, as a copy of the event would. An
+// amplified message (objects reached more than once) is refused by its size, so that one full read
+// of an event that passes costs no more than the message: an event whose objects come to more
+// than it is a Corruption, and a heavily amplified one runs out of this small budget before that
+// is known. Then the body kind must be known and the envelope seq (when seq != 0) equal to `seq`.
+// Returns the recorded time.
+Result<int64_t> CheckWords(kj::ArrayPtr<const capnp::word> words, uint64_t seq) {
   uint16_t kind = 0;
   uint64_t envelope_seq = 0;
   int64_t recorded_at_us = 0;
   uint64_t object_words = 0;
   KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
                  capnp::ReaderOptions options;
-                 options.traversalLimitInWords =
-                     2 * words.size() + kTraversalSlackWords + callers_words;
+                 options.traversalLimitInWords = 2 * words.size() + kTraversalSlackWords;
                  options.nestingLimit = kEventNestingMax;
-                 capnp::MessageReader& reader = open(options);
+                 capnp::FlatArrayMessageReader reader(words, options);
                  schema::Event::Reader event = reader.getRoot<schema::Event>();
                  object_words = event.totalSize().wordCount;
                  if (object_words > words.size()) return;
@@ -97,16 +93,14 @@ Result<DecodedEvent> DecodeEvent(std::string_view payload, uint64_t seq) {
   // Stored bytes carry no alignment guarantee; Cap'n Proto readers need 8-byte alignment.
   decoded.words_ = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
   std::memcpy(decoded.words_.begin(), payload.data(), payload.size());
-  // The reader that checks is the one callers get: after the checks it still has the budget of
-  // many full reads (one reader per event, not one to check and one to keep).
-  const uint64_t callers_words =
-      (decoded.words_.size() + kTraversalSlackWords) * kEventReadPassesMax;
-  Result<int64_t> checked = CheckWords(
-      decoded.words_, seq, callers_words, [&](const capnp::ReaderOptions& options) -> auto& {
-        decoded.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(decoded.words_, options);
-        return *decoded.reader_;
-      });
+  Result<int64_t> checked = CheckWords(decoded.words_, seq);
   if (!checked.ok()) return checked.status();
+  // The checks proved one full read costs no more than the message; callers get many reads.
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords =
+      (decoded.words_.size() + kTraversalSlackWords) * kEventReadPassesMax;
+  options.nestingLimit = kEventNestingMax;
+  decoded.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(decoded.words_, options);
   decoded.event_ = decoded.reader_->getRoot<schema::Event>();
   return decoded;
 }
@@ -116,12 +110,7 @@ Result<int64_t> EventChecker::Check(std::string_view payload, uint64_t seq) {
   const size_t words = payload.size() / sizeof(capnp::word);
   if (words_.size() < words) words_ = kj::heapArray<capnp::word>(words);
   std::memcpy(words_.begin(), payload.data(), payload.size());
-  const kj::ArrayPtr<const capnp::word> aligned(words_.begin(), words);
-  std::optional<capnp::FlatArrayMessageReader> reader;
-  return CheckWords(
-      aligned, seq, 0, [&](const capnp::ReaderOptions& options) -> auto& {
-        return reader.emplace(aligned, options);
-      });
+  return CheckWords(kj::ArrayPtr<const capnp::word>(words_.begin(), words), seq);
 }
 
 std::string EncodeMessage(capnp::MessageBuilder& message) {
