@@ -9,7 +9,6 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,12 +38,9 @@ Encodings Encode(uint64_t seed, domain::State* state) {
   auto reader = built.getRoot<schema::Command>().asReader();
   Encodings out;
   out.built = Flat(capnp::messageToFlatArray(built));
-  kj::Array<capnp::word> words = capnp::canonicalize(reader);
-  kj::Array<capnp::word> framed = kj::heapArray<capnp::word>(words.size() + 1);
-  const uint32_t table[2] = {0, static_cast<uint32_t>(words.size())};
-  std::memcpy(framed.begin(), table, sizeof(table));
-  std::memcpy(framed.begin() + 1, words.begin(), words.asBytes().size());
-  out.canonical = Flat(kj::mv(framed));
+  const kj::Array<capnp::word> words = capnp::canonicalize(reader);
+  const kj::ArrayPtr<const capnp::word> segment = words;
+  out.canonical = Flat(capnp::messageToFlatArray(kj::arrayPtr(&segment, 1)));
   capnp::MallocMessageBuilder segmented(1, capnp::AllocationStrategy::FIXED_SIZE);
   segmented.setRoot(reader);
   EXPECT_GT(segmented.getSegmentsForOutput().size(), 1u);

@@ -23,6 +23,11 @@ std::string RandomKey(std::mt19937_64* rng) {
   return std::string(kPrefixes[r % 4]) + "volunteer:V" + std::to_string((r >> 8) % 3000);
 }
 
+// Adds `key` with the value ExpectSame checks, to the map and to the model.
+void Add(FoldRows* rows, Model* model, const std::string& key) {
+  (*model)[key] = rows->Insert(key, FoldRow{"v:" + key, false, 0});
+}
+
 // Every row of the model is found at the address it was given, and nothing else is in the map.
 void ExpectSame(const FoldRows& rows, const Model& model) {
   ASSERT_EQ(model.size(), rows.size());
@@ -51,8 +56,7 @@ TEST(FoldRowsTest, AgreesWithAModelThroughInsertsErasesAndGrowth) {
     ASSERT_EQ(model.count(key) == 1, found != nullptr) << key;
     if (op < 6) {  // insert when absent, else change the value in place
       if (found == nullptr) {
-        FoldRows::value_type* row = rows.Insert(key, FoldRow{"v:" + key, false, 0});
-        model[key] = row;
+        Add(&rows, &model, key);
       } else {
         found->second.dirty = !found->second.dirty;
       }
@@ -83,7 +87,7 @@ TEST(FoldRowsTest, ErasesAPrefixAndNothingElse) {
   Model model;
   for (int i = 0; i < 20000; ++i) {
     const std::string key = RandomKey(&rng);
-    if (rows.Find(key) == nullptr) model[key] = rows.Insert(key, FoldRow{"v:" + key, false, 0});
+    if (rows.Find(key) == nullptr) Add(&rows, &model, key);
   }
   rows.ErasePrefix("audit/");
   for (auto it = model.begin(); it != model.end();) {
