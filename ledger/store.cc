@@ -1,9 +1,7 @@
 #include "ledger/store.h"
 
 #include <rocksdb/filter_policy.h>
-#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <sodium.h>
 
@@ -15,6 +13,8 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+
+#include "ledger/point_memtable.h"
 
 namespace mulin::ledger {
 namespace {
@@ -39,13 +39,14 @@ rocksdb::ColumnFamilyOptions EventFamilyOptions() {
 }
 
 // Request keys ("actor\x1frequest-id") and receipt keys (kind + redemption or sale id) are only
-// ever read by exact key, never iterated, and nearly every look-up misses (a new request id, a
-// new redemption's id): whole-key bloom filters in the tables and in the memtable answer a miss
-// without searching. Keys arrive in random order, so the memtable is a hash of small skip lists
-// rather than one large skip list: an insert no longer walks a search path of log(n) random keys
-// on the writer's thread (for receipts in one large list that was 23k instructions per
-// redemption, callgrind of writer_bench); the flush sorts them instead, in the background.
-constexpr size_t kPointKeyPrefixBytes = 24;  // the first bytes spread keys over the buckets
+// ever read by exact key, never iterated but by checks and flushes, and nearly every look-up
+// misses (a new request id, a new redemption's id): whole-key bloom filters in the tables and in
+// the memtable answer a miss without searching. Keys arrive in random order, so the memtable is a
+// hash of short lists (ledger/point_memtable.h) rather than a skip list: an insert no longer walks
+// a search path of log(n) random keys on the writer's thread (for receipts in one skip list that
+// was 23k instructions per redemption, callgrind of writer_bench), and the flush sorts the entries
+// once. No prefix extractor: every read is by whole key, and RocksDB's iterators over the family
+// then ask the memtable for a total order.
 constexpr size_t kPointMemtableBuckets = 256 * 1024;
 
 rocksdb::ColumnFamilyOptions PointLookupFamilyOptions() {
@@ -55,9 +56,8 @@ rocksdb::ColumnFamilyOptions PointLookupFamilyOptions() {
   table.whole_key_filtering = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   options.memtable_whole_key_filtering = true;
-  options.memtable_prefix_bloom_size_ratio = 0.05;
-  options.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(kPointKeyPrefixBytes));
-  options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(kPointMemtableBuckets));
+  options.memtable_prefix_bloom_size_ratio = 0.05;  // the memtable's bloom filter, whole keys here
+  options.memtable_factory = std::make_shared<PointKeyMemTableFactory>(kPointMemtableBuckets);
   options.compression = rocksdb::kLZ4Compression;
   return options;
 }

@@ -1,0 +1,216 @@
+#include "ledger/point_memtable.h"
+
+#include <rocksdb/slice.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace mulin::ledger {
+namespace {
+
+using rocksdb::KeyHandle;
+using rocksdb::MemTableRep;
+using rocksdb::Slice;
+
+// An entry as RocksDB lays it out (a length-prefixed internal key, then the value) follows its node
+// in the same allocation.
+struct Node {
+  std::atomic<Node*> next{nullptr};
+
+  const char* Entry() const { return reinterpret_cast<const char*>(this + 1); }
+};
+
+// Every entry present when it was made, in internal-key order.
+class SortedIterator final : public MemTableRep::Iterator {
+ public:
+  SortedIterator(const MemTableRep::KeyComparator& compare, std::vector<const char*> entries)
+      : compare_(compare), entries_(std::move(entries)), at_(entries_.size()) {}
+
+  bool Valid() const override { return at_ < entries_.size(); }
+  const char* key() const override { return entries_[at_]; }
+  void Next() override { ++at_; }
+  void Prev() override { at_ = at_ == 0 ? entries_.size() : at_ - 1; }
+  void SeekToFirst() override { at_ = 0; }
+  void SeekToLast() override { at_ = entries_.empty() ? 0 : entries_.size() - 1; }
+
+  void Seek(const Slice& internal_key, const char* /*memtable_key*/) override {
+    const auto it = std::lower_bound(
+        entries_.begin(), entries_.end(), internal_key,
+        [this](const char* entry, const Slice& target) { return compare_(entry, target) < 0; });
+    at_ = static_cast<size_t>(it - entries_.begin());
+  }
+
+  void SeekForPrev(const Slice& internal_key, const char* /*memtable_key*/) override {
+    const auto it = std::upper_bound(
+        entries_.begin(), entries_.end(), internal_key,
+        [this](const Slice& target, const char* entry) { return compare_(entry, target) > 0; });
+    at_ = it == entries_.begin() ? entries_.size() : static_cast<size_t>(it - entries_.begin()) - 1;
+  }
+
+ private:
+  const MemTableRep::KeyComparator& compare_;
+  std::vector<const char*> entries_;
+  size_t at_;  // entries_.size() when not positioned
+};
+
+class PointKeyMemTable final : public MemTableRep {
+ public:
+  PointKeyMemTable(const KeyComparator& compare, rocksdb::Allocator* allocator, size_t buckets)
+      : MemTableRep(allocator),
+        compare_(compare),
+        mask_(buckets - 1),
+        seed_(std::random_device{}()),
+        buckets_(new std::atomic<Node*>[buckets]) {
+    for (size_t i = 0; i < buckets; ++i) buckets_[i].store(nullptr, std::memory_order_relaxed);
+  }
+
+  KeyHandle Allocate(const size_t len, char** buf) override {
+    char* raw = nullptr;
+    MemTableRep::Allocate(len + sizeof(Node) + alignof(Node) - 1, &raw);
+    // The allocator's plain Allocate does not align; the node's pointer must be.
+    const auto address = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (address + alignof(Node) - 1) & ~uintptr_t{alignof(Node) - 1};
+    Node* node = new (reinterpret_cast<void*>(aligned)) Node;
+    *buf = reinterpret_cast<char*>(node + 1);
+    return node;
+  }
+
+  // Keeps each bucket in internal-key order. One inserting thread at a time: the factory refuses
+  // concurrent memtable writes, so plain loads see the list as the last insert left it.
+  void Insert(KeyHandle handle) override {
+    Node* node = static_cast<Node*>(handle);
+    const char* entry = node->Entry();
+    std::atomic<Node*>* link = Bucket(UserKey(entry));
+    Node* next = link->load(std::memory_order_relaxed);
+    while (next != nullptr && compare_(next->Entry(), entry) < 0) {
+      link = &next->next;
+      next = link->load(std::memory_order_relaxed);
+    }
+    node->next.store(next, std::memory_order_relaxed);
+    link->store(node, std::memory_order_release);  // readers see the node whole, or not at all
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  bool Contains(const char* entry) const override {
+    const Node* at = Bucket(UserKey(entry))->load(std::memory_order_acquire);
+    for (; at != nullptr; at = at->next.load(std::memory_order_acquire)) {
+      const int order = compare_(at->Entry(), entry);
+      if (order >= 0) return order == 0;
+    }
+    return false;
+  }
+
+  size_t ApproximateMemoryUsage() override { return (mask_ + 1) * sizeof(std::atomic<Node*>); }
+
+  Iterator* GetIterator(rocksdb::Arena* arena) override {
+    std::vector<const char*> entries;
+    entries.reserve(count_.load(std::memory_order_relaxed));
+    for (size_t i = 0; i <= mask_; ++i) {
+      for (const Node* at = buckets_[i].load(std::memory_order_acquire); at != nullptr;
+           at = at->next.load(std::memory_order_acquire)) {
+        entries.push_back(at->Entry());
+      }
+    }
+    std::sort(entries.begin(), entries.end(),
+              [this](const char* a, const char* b) { return compare_(a, b) < 0; });
+    if (arena == nullptr) return new SortedIterator(compare_, std::move(entries));
+    return new (IteratorSpace()) SortedIterator(compare_, std::move(entries));
+  }
+
+  Iterator* GetDynamicPrefixIterator(rocksdb::Arena* arena) override {
+    // With an arena the caller is RocksDB's own iterator, which wants a total order.
+    if (arena != nullptr) return GetIterator(arena);
+    // The caller is MemTableRep::Get, which in RocksDB 7.8 never deletes the iterator it asks for
+    // (one leaked per read that reaches the memtable); RocksDB's other callers, for in-place
+    // updates and merges, which these families do not use, delete theirs. Space kept per thread
+    // serves both: each use ends before the thread asks again, and deleting it frees nothing.
+    thread_local PointIteratorBytes space;
+    return new (&space) PointIterator(*this);
+  }
+
+ private:
+  // A point read: Seek finds the first entry at or after the target in the target's bucket, and
+  // Next walks on through that bucket, which holds every version of the target's user key. It has
+  // no total order, so the other ways of positioning leave it invalid. Only MemTableRep::Get makes
+  // one: without a prefix extractor RocksDB builds its own iterators with GetIterator.
+  class PointIterator final : public Iterator {
+   public:
+    explicit PointIterator(const PointKeyMemTable& rep) : rep_(rep) {}
+    static void operator delete(void* /*space*/) {}  // it lives in space kept per thread
+
+    bool Valid() const override { return at_ != nullptr; }
+    const char* key() const override { return at_->Entry(); }
+    void Next() override { at_ = at_->next.load(std::memory_order_acquire); }
+    void Prev() override { at_ = nullptr; }
+    void SeekToFirst() override { at_ = nullptr; }
+    void SeekToLast() override { at_ = nullptr; }
+    void SeekForPrev(const Slice&, const char*) override { at_ = nullptr; }
+
+    void Seek(const Slice& internal_key, const char* /*memtable_key*/) override {
+      // An internal key is the user key, then 8 bytes of sequence number and type.
+      const Slice user_key(internal_key.data(), internal_key.size() - 8);
+      at_ = rep_.Bucket(user_key)->load(std::memory_order_acquire);
+      while (at_ != nullptr && rep_.compare_(at_->Entry(), internal_key) < 0) Next();
+    }
+
+   private:
+    const PointKeyMemTable& rep_;
+    const Node* at_ = nullptr;
+  };
+
+  struct alignas(SortedIterator) IteratorBytes {
+    unsigned char bytes[sizeof(SortedIterator)];
+  };
+  struct alignas(PointIterator) PointIteratorBytes {
+    unsigned char bytes[sizeof(PointIterator)];
+  };
+
+  std::atomic<Node*>* Bucket(const Slice& user_key) const {
+    return &buckets_[XXH3_64bits_withSeed(user_key.data(), user_key.size(), seed_) & mask_];
+  }
+
+  // RocksDB destroys an iterator made in its arena in place and frees the arena later, and the
+  // arena's allocator is not public. Such iterators take their bytes from here instead; the bytes
+  // last as long as the memtable, which outlives its iterators. Iterators over these families are
+  // few (a flush, the receipt check of `mulin verify`), and what each holds goes with it.
+  void* IteratorSpace() {
+    std::lock_guard<std::mutex> lock(iterator_space_mu_);
+    iterator_space_.push_back(std::make_unique<IteratorBytes>());
+    return iterator_space_.back().get();
+  }
+
+  const KeyComparator& compare_;
+  const size_t mask_;
+  const uint64_t seed_;  // a fresh seed per memtable: request ids are chosen by clients
+  const std::unique_ptr<std::atomic<Node*>[]> buckets_;
+  std::atomic<size_t> count_{0};  // entries inserted, to size an iterator's list
+  std::mutex iterator_space_mu_;
+  std::vector<std::unique_ptr<IteratorBytes>> iterator_space_;
+};
+
+size_t PowerOfTwoAtLeast(size_t n) {
+  size_t power = 1;
+  while (power < n) power <<= 1;
+  return power;
+}
+
+}  // namespace
+
+PointKeyMemTableFactory::PointKeyMemTableFactory(size_t bucket_count)
+    : bucket_count_(PowerOfTwoAtLeast(std::max<size_t>(bucket_count, 1))) {}
+
+rocksdb::MemTableRep* PointKeyMemTableFactory::CreateMemTableRep(
+    const rocksdb::MemTableRep::KeyComparator& compare, rocksdb::Allocator* allocator,
+    const rocksdb::SliceTransform* /*transform*/, rocksdb::Logger* /*logger*/) {
+  return new PointKeyMemTable(compare, allocator, bucket_count_);
+}
+
+}  // namespace mulin::ledger

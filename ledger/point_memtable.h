@@ -1,0 +1,39 @@
+// A memtable for column families that are only ever read by exact key: `requests` and
+// `receipts`. Keys arrive in random order and nearly every read misses.
+//
+// Entries sit in a fixed hash table of short lists, hashed on the whole user key and kept in
+// internal-key order within each list, so an insert or a point read touches a few entries. An
+// iterator (the flush's, or a scan's) collects the entries present when it is made and sorts them
+// once. RocksDB's hash skip list builds a full skip list for the same iterator instead, one random
+// search path per entry; on two cores that sort was a quarter of the appends' CPU
+// (bench/RESULTS.md).
+//
+// Thread safety: RocksDB calls Insert from one thread at a time (the factory refuses concurrent
+// memtable writes) while reads and iterators run on any thread; reads see each entry whole.
+#pragma once
+
+#include <rocksdb/memtablerep.h>
+
+#include <cstddef>
+
+namespace mulin::ledger {
+
+class PointKeyMemTableFactory final : public rocksdb::MemTableRepFactory {
+ public:
+  // bucket_count is rounded up to a power of two.
+  explicit PointKeyMemTableFactory(size_t bucket_count);
+
+  using rocksdb::MemTableRepFactory::CreateMemTableRep;
+  rocksdb::MemTableRep* CreateMemTableRep(const rocksdb::MemTableRep::KeyComparator& compare,
+                                          rocksdb::Allocator* allocator,
+                                          const rocksdb::SliceTransform* transform,
+                                          rocksdb::Logger* logger) override;
+  const char* Name() const override { return "MulinPointKeyMemTable"; }
+  bool IsInsertConcurrentlySupported() const override { return false; }
+  bool CanHandleDuplicatedKey() const override { return false; }
+
+ private:
+  size_t bucket_count_;
+};
+
+}  // namespace mulin::ledger
