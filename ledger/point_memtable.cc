@@ -111,16 +111,7 @@ class PointKeyMemTable final : public MemTableRep {
   size_t ApproximateMemoryUsage() override { return (mask_ + 1) * sizeof(std::atomic<Node*>); }
 
   Iterator* GetIterator(rocksdb::Arena* arena) override {
-    std::vector<const char*> entries;
-    entries.reserve(count_.load(std::memory_order_relaxed));
-    for (size_t i = 0; i <= mask_; ++i) {
-      for (const Node* at = buckets_[i].load(std::memory_order_acquire); at != nullptr;
-           at = at->next.load(std::memory_order_acquire)) {
-        entries.push_back(at->Entry());
-      }
-    }
-    std::sort(entries.begin(), entries.end(),
-              [this](const char* a, const char* b) { return compare_(a, b) < 0; });
+    std::vector<const char*> entries = SortedEntries();
     if (arena == nullptr) return new SortedIterator(compare_, std::move(entries));
     return new (IteratorSpace()) SortedIterator(compare_, std::move(entries));
   }
@@ -175,6 +166,48 @@ class PointKeyMemTable final : public MemTableRep {
 
   std::atomic<Node*>* Bucket(const Slice& user_key) const {
     return &buckets_[XXH3_64bits_withSeed(user_key.data(), user_key.size(), seed_) & mask_];
+  }
+
+  // An entry and the first 8 bytes of its user key, big-endian and padded with zeros: where two
+  // prefixes differ they order the user keys as RocksDB's bytewise comparator does, so most of a
+  // sort's comparisons read no entry. Where they are equal the comparator decides.
+  struct Keyed {
+    uint64_t prefix;
+    const char* entry;
+  };
+
+  static uint64_t Prefix(const Slice& user_key) {
+    uint64_t prefix = 0;
+    const size_t n = std::min<size_t>(user_key.size(), 8);
+    for (size_t i = 0; i < 8; ++i) {
+      prefix = (prefix << 8) | (i < n ? static_cast<unsigned char>(user_key[i]) : 0u);
+    }
+    return prefix;
+  }
+
+  // Every entry present now, in the comparator's order. The prefixes assume the family compares
+  // user keys bytewise (the ledger's do); one pass over neighbours checks the result with the
+  // comparator itself, and a family that compares otherwise is sorted again by the comparator.
+  std::vector<const char*> SortedEntries() const {
+    std::vector<Keyed> keyed;
+    keyed.reserve(count_.load(std::memory_order_relaxed));
+    for (size_t i = 0; i <= mask_; ++i) {
+      for (const Node* at = buckets_[i].load(std::memory_order_acquire); at != nullptr;
+           at = at->next.load(std::memory_order_acquire)) {
+        keyed.push_back({Prefix(UserKey(at->Entry())), at->Entry()});
+      }
+    }
+    std::sort(keyed.begin(), keyed.end(), [this](const Keyed& a, const Keyed& b) {
+      return a.prefix != b.prefix ? a.prefix < b.prefix : compare_(a.entry, b.entry) < 0;
+    });
+    std::vector<const char*> entries;
+    entries.reserve(keyed.size());
+    for (const Keyed& k : keyed) entries.push_back(k.entry);
+    const auto before = [this](const char* a, const char* b) { return compare_(a, b) < 0; };
+    if (!std::is_sorted(entries.begin(), entries.end(), before)) {
+      std::sort(entries.begin(), entries.end(), before);
+    }
+    return entries;
   }
 
   // RocksDB destroys an iterator made in its arena in place and frees the arena later, and the
