@@ -83,27 +83,21 @@ class PointKeyMemTable final : public MemTableRep {
     return node;
   }
 
-  // Keeps each bucket in internal-key order. One inserting thread at a time: the factory refuses
-  // concurrent memtable writes, so plain loads see the list as the last insert left it.
+  // Puts the entry at the head of its bucket, touching no other entry: a bucket is newest first,
+  // and so is each user key's run of versions in it, as RocksDB inserts in sequence order. One
+  // inserting thread at a time: the factory refuses concurrent memtable writes.
   void Insert(KeyHandle handle) override {
     Node* node = static_cast<Node*>(handle);
-    const char* entry = node->Entry();
-    std::atomic<Node*>* link = Bucket(UserKey(entry));
-    Node* next = link->load(std::memory_order_relaxed);
-    while (next != nullptr && compare_(next->Entry(), entry) < 0) {
-      link = &next->next;
-      next = link->load(std::memory_order_relaxed);
-    }
-    node->next.store(next, std::memory_order_relaxed);
-    link->store(node, std::memory_order_release);  // readers see the node whole, or not at all
+    std::atomic<Node*>* head = Bucket(UserKey(node->Entry()));
+    node->next.store(head->load(std::memory_order_relaxed), std::memory_order_relaxed);
+    head->store(node, std::memory_order_release);  // readers see the node whole, or not at all
     count_.fetch_add(1, std::memory_order_relaxed);
   }
 
   bool Contains(const char* entry) const override {
     const Node* at = Bucket(UserKey(entry))->load(std::memory_order_acquire);
     for (; at != nullptr; at = at->next.load(std::memory_order_acquire)) {
-      const int order = compare_(at->Entry(), entry);
-      if (order >= 0) return order == 0;
+      if (compare_(at->Entry(), entry) == 0) return true;
     }
     return false;
   }
@@ -128,10 +122,12 @@ class PointKeyMemTable final : public MemTableRep {
   }
 
  private:
-  // A point read: Seek finds the first entry at or after the target in the target's bucket, and
-  // Next walks on through that bucket, which holds every version of the target's user key. It has
-  // no total order, so the other ways of positioning leave it invalid. Only MemTableRep::Get makes
-  // one: without a prefix extractor RocksDB builds its own iterators with GetIterator.
+  // A point read: Seek finds the target user key's newest version at or after the target (not
+  // newer than the read's sequence number), and Next its older versions, skipping the other keys
+  // that share the bucket. It has no total order, so the other ways of positioning leave it
+  // invalid. Only MemTableRep::Get makes one: without a prefix extractor RocksDB builds its own
+  // iterators with GetIterator. User keys that compare equal are taken to be equal bytes, as they
+  // are under RocksDB's bytewise comparators.
   class PointIterator final : public Iterator {
    public:
     explicit PointIterator(const PointKeyMemTable& rep) : rep_(rep) {}
@@ -139,21 +135,31 @@ class PointKeyMemTable final : public MemTableRep {
 
     bool Valid() const override { return at_ != nullptr; }
     const char* key() const override { return at_->Entry(); }
-    void Next() override { at_ = at_->next.load(std::memory_order_acquire); }
     void Prev() override { at_ = nullptr; }
     void SeekToFirst() override { at_ = nullptr; }
     void SeekToLast() override { at_ = nullptr; }
     void SeekForPrev(const Slice&, const char*) override { at_ = nullptr; }
 
+    void Next() override {
+      do {
+        at_ = at_->next.load(std::memory_order_acquire);
+      } while (at_ != nullptr && rep_.UserKey(at_->Entry()) != user_key_);
+    }
+
     void Seek(const Slice& internal_key, const char* /*memtable_key*/) override {
-      // An internal key is the user key, then 8 bytes of sequence number and type.
-      const Slice user_key(internal_key.data(), internal_key.size() - 8);
-      at_ = rep_.Bucket(user_key)->load(std::memory_order_acquire);
-      while (at_ != nullptr && rep_.compare_(at_->Entry(), internal_key) < 0) Next();
+      // An internal key is the user key, then 8 bytes of sequence number and type. The target
+      // outlives this iterator's use: MemTableRep::Get reads through it before returning.
+      user_key_ = Slice(internal_key.data(), internal_key.size() - 8);
+      at_ = rep_.Bucket(user_key_)->load(std::memory_order_acquire);
+      while (at_ != nullptr && (rep_.UserKey(at_->Entry()) != user_key_ ||
+                                rep_.compare_(at_->Entry(), internal_key) < 0)) {
+        at_ = at_->next.load(std::memory_order_acquire);
+      }
     }
 
    private:
     const PointKeyMemTable& rep_;
+    Slice user_key_;
     const Node* at_ = nullptr;
   };
 

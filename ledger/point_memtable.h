@@ -1,12 +1,13 @@
 // A memtable for column families that are only ever read by exact key: `requests` and
 // `receipts`. Keys arrive in random order and nearly every read misses.
 //
-// Entries sit in a fixed hash table of short lists, hashed on the whole user key and kept in
-// internal-key order within each list, so an insert or a point read touches a few entries. An
-// iterator (the flush's, or a scan's) collects the entries present when it is made and sorts them
-// once. RocksDB's hash skip list builds a full skip list for the same iterator instead, one random
-// search path per entry; on two cores that sort was a quarter of the appends' CPU
-// (bench/RESULTS.md).
+// Entries sit in a fixed hash table of short lists, hashed on the whole user key, each list newest
+// first: an insert touches its bucket's head and no other entry, and a point read walks a few
+// entries. An iterator (the flush's, or a scan's) collects the entries present when it is made and
+// sorts them once. RocksDB's hash skip list builds a full skip list for the same iterator instead,
+// one random search path per entry; on two cores that sort was a quarter of the appends' CPU
+// (bench/RESULTS.md). The family's comparator must hold equal user keys to be equal bytes, as
+// RocksDB's bytewise comparators do.
 //
 // Thread safety: RocksDB calls Insert from one thread at a time (the factory refuses concurrent
 // memtable writes) while reads and iterators run on any thread; reads see each entry whole.
