@@ -191,15 +191,10 @@ Status EventLog::Append(const std::vector<std::string>& payloads,
     EncodeRecord(next.seq, payload, next.chain, &record);
     batch.Put(store_->events(), EncodeSeqKey(next.seq), record);
   }
-  // In key order: the memtable's skip list reuses its search path between neighbouring keys, and
-  // request ids arrive in no order at all.
-  std::vector<const RequestEntry*> sorted;
-  sorted.reserve(requests.size());
-  for (const RequestEntry& request : requests) sorted.push_back(&request);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const RequestEntry* a, const RequestEntry* b) { return a->key < b->key; });
-  for (const RequestEntry* request : sorted) {
-    batch.Put(store_->requests(), request->key, EncodeRequest(request->record));
+  // The request family's memtable is a hash table (ledger/point_memtable.h): the entries go in as
+  // they come.
+  for (const RequestEntry& request : requests) {
+    batch.Put(store_->requests(), request.key, EncodeRequest(request.record));
   }
   batch.Put(store_->meta(), kHeadKey, EncodeHead(next));
   MULIN_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
