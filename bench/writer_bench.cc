@@ -57,8 +57,9 @@ Stored ReadStored(const BenchLedger& source, uint64_t from_seq, uint64_t events)
   stored.events.resize(events);
   rocksdb::DB* db = source.store->db();
   rocksdb::ReadOptions read;
-  // The request and receipt families have a prefix extractor and hash memtables: without a total
-  // order seek, an iterator over them sees only the keys of the sought prefix in the memtables.
+  // Every entry, in total order whatever prefix extractor a family may have: with the one the
+  // request and receipt families had until 64c5f02, an iterator without it saw only the sought
+  // prefix's keys in their memtables.
   read.total_order_seek = true;
   auto slot = [&](uint64_t seq) -> StoredEvent* {
     return seq >= from_seq && seq < from_seq + events ? &stored.events[seq - from_seq] : nullptr;

@@ -104,7 +104,7 @@ class WriterTest : public ::testing::Test {
 
   void ExpectIndexHolds(const domain::State& state) {
     size_t entries = 0;
-    // The family's memtable is hashed by key prefix: iterating it needs a total-order seek.
+    // Every entry, in total order whatever prefix extractor the family may have.
     rocksdb::ReadOptions all;
     all.total_order_seek = true;
     std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(all, store_->receipts()));
