@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <rocksdb/comparator.h>
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 
 #include <atomic>
 #include <functional>
@@ -18,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/store.h"
 #include "tests/support/temp_dir.h"
 
 namespace mulin::ledger {
@@ -174,6 +177,72 @@ TEST(PointMemTableOrderTest, SortsByTheFamilysComparator) {
       EXPECT_EQ(want->second, it->value().ToString());
     }
     EXPECT_EQ(model.end(), want) << (flushed ? "after the flush" : "in the memtable");
+  }
+}
+
+// A ledger written while the point-key families kept RocksDB's hash skip list and a prefix
+// extractor (before 64c5f02), some keys in tables with prefix filters and some in the WAL, opens
+// with the new memtable and finds every key by Get, MultiGet and scan.
+TEST(PointMemTableUpgradeTest, ALedgerWrittenWithTheHashSkipListFindsEveryKey) {
+  testing::TempDir dir;
+  const std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
+                                          "events",
+                                          "requests",
+                                          "meta",
+                                          "snapshots",
+                                          "projections",
+                                          "receipts"};
+  rocksdb::ColumnFamilyOptions old_point;
+  old_point.memtable_whole_key_filtering = true;
+  old_point.memtable_prefix_bloom_size_ratio = 0.05;
+  old_point.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(24));
+  old_point.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1024));
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const std::string& name : names) {
+    const bool point = name == "requests" || name == "receipts";
+    families.emplace_back(name, point ? old_point : rocksdb::ColumnFamilyOptions());
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.allow_concurrent_memtable_write = false;  // the hash skip list takes none
+  std::vector<std::string> keys;
+  for (int i = 0; i < 2000; ++i)
+    keys.push_back("T" + std::to_string(i % 7) + "\x1fold-" + std::to_string(i));
+  {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(db_options, dir.path(), families, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[2], keys[i], "request").ok());
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[6], keys[i], "receipt").ok());
+      if (i == keys.size() / 2) {
+        ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), {handles[2], handles[6]}).ok());
+      }
+    }
+    for (auto* handle : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+  }
+  auto store = Store::Open(dir.path(), StoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  rocksdb::DB* db = (*store)->db();
+  for (rocksdb::ColumnFamilyHandle* family : {(*store)->requests(), (*store)->receipts()}) {
+    std::vector<rocksdb::ColumnFamilyHandle*> per(keys.size(), family);
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<std::string> values;
+    const std::vector<rocksdb::Status> got =
+        db->MultiGet(rocksdb::ReadOptions(), per, slices, &values);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::string value;
+      ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), family, keys[i], &value).ok()) << keys[i];
+      ASSERT_TRUE(got[i].ok()) << keys[i];
+    }
+    std::string missing;
+    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), family, "T1\x1fnever", &missing).IsNotFound());
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family));
+    size_t seen = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++seen;
+    EXPECT_EQ(keys.size(), seen);
   }
 }
 
