@@ -185,23 +185,16 @@ TEST(PointMemTableOrderTest, SortsByTheFamilysComparator) {
 // with the new memtable and finds every key by Get, MultiGet and scan.
 TEST(PointMemTableUpgradeTest, ALedgerWrittenWithTheHashSkipListFindsEveryKey) {
   testing::TempDir dir;
-  const std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
-                                          "events",
-                                          "requests",
-                                          "meta",
-                                          "snapshots",
-                                          "projections",
-                                          "receipts"};
   rocksdb::ColumnFamilyOptions old_point;
   old_point.memtable_whole_key_filtering = true;
   old_point.memtable_prefix_bloom_size_ratio = 0.05;
   old_point.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(24));
   old_point.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1024));
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const std::string& name : names) {
-    const bool point = name == "requests" || name == "receipts";
-    families.emplace_back(name, point ? old_point : rocksdb::ColumnFamilyOptions());
-  }
+  // Only the two families; Store::Open creates the ledger's others.
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"requests", old_point},
+      {"receipts", old_point}};
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -215,10 +208,10 @@ TEST(PointMemTableUpgradeTest, ALedgerWrittenWithTheHashSkipListFindsEveryKey) {
     ASSERT_TRUE(rocksdb::DB::Open(db_options, dir.path(), families, &handles, &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
     for (size_t i = 0; i < keys.size(); ++i) {
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[2], keys[i], "request").ok());
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[6], keys[i], "receipt").ok());
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], keys[i], "request").ok());
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[2], keys[i], "receipt").ok());
       if (i == keys.size() / 2) {
-        ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), {handles[2], handles[6]}).ok());
+        ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), {handles[1], handles[2]}).ok());
       }
     }
     for (auto* handle : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
