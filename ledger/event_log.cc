@@ -216,10 +216,9 @@ Result<std::vector<std::optional<RequestRecord>>> EventLog::FindRequests(
   std::vector<rocksdb::Slice> slices;
   slices.reserve(keys.size());
   for (std::string_view key : keys) slices.emplace_back(key.data(), key.size());
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
-  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->requests(), keys.size(), slices.data(),
-                         values.data(), statuses.data());
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> statuses;
+  store_->MultiGet(store_->requests(), slices, &values, &statuses);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     if (!statuses[i].ok()) return FromRocks(statuses[i], "reading request index");

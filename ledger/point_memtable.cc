@@ -174,21 +174,16 @@ class PointKeyMemTable final : public MemTableRep {
     return &buckets_[XXH3_64bits_withSeed(user_key.data(), user_key.size(), seed_) & mask_];
   }
 
-  // An entry and the first 8 bytes of its user key, big-endian and padded with zeros: where two
-  // prefixes differ they order the user keys as RocksDB's bytewise comparator does, so most of a
-  // sort's comparisons read no entry. Where they are equal the comparator decides.
+  // An entry and the first word of its user key (KeyWord): where two prefixes differ they order
+  // the user keys as RocksDB's bytewise comparator does, so most of a sort's comparisons read no
+  // entry. Where they are equal the comparator decides.
   struct Keyed {
     uint64_t prefix;
     const char* entry;
   };
 
   static uint64_t Prefix(const Slice& user_key) {
-    uint64_t prefix = 0;
-    const size_t n = std::min<size_t>(user_key.size(), 8);
-    for (size_t i = 0; i < 8; ++i) {
-      prefix = (prefix << 8) | (i < n ? static_cast<unsigned char>(user_key[i]) : 0u);
-    }
-    return prefix;
+    return KeyWord(user_key.data(), user_key.size(), 0);
   }
 
   // Every entry present now, in the comparator's order. The prefixes assume the family compares

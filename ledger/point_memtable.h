@@ -16,6 +16,7 @@
 #include <rocksdb/memtablerep.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace mulin::ledger {
 
@@ -36,5 +37,15 @@ class PointKeyMemTableFactory final : public rocksdb::MemTableRepFactory {
  private:
   size_t bucket_count_;
 };
+
+// Eight bytes of a key from `offset`, big-endian, zeros past its end. Where two keys' words differ
+// they order the keys as RocksDB's bytewise comparator does; where they are equal, it decides.
+inline uint64_t KeyWord(const char* data, size_t size, size_t offset) {
+  uint64_t word = 0;
+  for (size_t i = offset; i < offset + 8; ++i) {
+    word = (word << 8) | (i < size ? static_cast<unsigned char>(data[i]) : 0u);
+  }
+  return word;
+}
 
 }  // namespace mulin::ledger

@@ -54,12 +54,9 @@ Result<ReceiptCheck> CheckReceiptIndex(Store* store, const EventLog& log) {
       chunk.push_back(std::move(event).value());
     }
     std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-    std::vector<rocksdb::PinnableSlice> values(keys.size());
-    std::vector<rocksdb::Status> statuses(keys.size());
-    if (!keys.empty()) {
-      store->db()->MultiGet(rocksdb::ReadOptions(), store->receipts(), keys.size(), slices.data(),
-                            values.data(), statuses.data());
-    }
+    std::vector<rocksdb::PinnableSlice> values;
+    std::vector<rocksdb::Status> statuses;
+    store->MultiGet(store->receipts(), slices, &values, &statuses);
     for (size_t i = 0; i < chunk.size(); ++i) {
       const schema::Event::Reader event = chunk[i].event();
       const uint64_t seq = event.getSeq();

@@ -222,10 +222,9 @@ Status LoadReceipts(Store* store, const std::vector<std::string>& keys, domain::
     if (!in_state && found->count(key) == 0) slices.emplace_back(key);
   }
   if (slices.empty()) return Status::Ok();
-  std::vector<rocksdb::PinnableSlice> values(slices.size());
-  std::vector<rocksdb::Status> statuses(slices.size());
-  store->db()->MultiGet(rocksdb::ReadOptions(), store->receipts(), slices.size(), slices.data(),
-                        values.data(), statuses.data());
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> statuses;
+  store->MultiGet(store->receipts(), slices, &values, &statuses);
   const uint64_t as_of = state->last_seq;
   for (size_t i = 0; i < slices.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;

@@ -59,6 +59,14 @@ class Store {
   // after return loses nothing. sync = false may lose the batch on a machine crash, never tear it.
   Status Write(rocksdb::WriteBatch* batch, bool sync);
 
+  // Reads `keys` of `family` (bytewise ordered, as every family here is) with one MultiGet, sorting
+  // them first; `values` and `statuses` come back in the order of `keys`. Left to sort them itself,
+  // RocksDB compares through its comparator's virtual calls: 1.9k instructions a key in groups of
+  // 3,000, a tenth of the writer thread (callgrind); this sort compares two words a key.
+  void MultiGet(rocksdb::ColumnFamilyHandle* family, const std::vector<rocksdb::Slice>& keys,
+                std::vector<rocksdb::PinnableSlice>* values,
+                std::vector<rocksdb::Status>* statuses) const;
+
  private:
   enum Family {
     kDefault,
