@@ -82,6 +82,7 @@ class ReceiptBatch {
   // Puts every receipt, then the marker `through_seq`, into `batch`.
   void WriteTo(Store* store, uint64_t through_seq, rocksdb::WriteBatch* batch) const;
   bool empty() const { return receipts_.empty(); }
+  size_t size() const { return receipts_.size(); }
   void clear() { receipts_.clear(); }
 
  private:
