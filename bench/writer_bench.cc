@@ -3,7 +3,8 @@
 //      WriteBatch(sync=true) in batches of the writer's mean group size, of the log records alone
 //      and of every key the writer stored (records, request-index entries, receipts);
 //   2. redemptions through the writer from T closed-loop client threads: throughput and
-//      p50/p99/p999 latency of Execute().
+//      p50/p99/p999 latency of Execute(), and its floor: the same threads and commands handed to
+//      one thread that only appends them with one fdatasync a group (bench/handoff_floor.h).
 // Budgets: ≥ 250k appends/s and ≥ 0.6× raw; ≥ 150k redemptions/s from 64 threads, p99 ≤ 5 ms.
 //
 // Usage: writer_bench [--events N] [--threads T] [--runs R]
@@ -22,6 +23,7 @@
 
 #include "bench/bench_ledger.h"
 #include "bench/bench_util.h"
+#include "bench/handoff_floor.h"
 #include "bench/workloads.h"
 #include "ledger/event_log.h"
 #include "ledger/receipt_index.h"
@@ -181,7 +183,8 @@ void Run(const Args& args) {
   std::vector<double> mulin_rates, raw_rates, ratio, every_rates, every_ratio, every_cpu,
       closed_rates, p50, p99, p999;
   std::vector<double> writer_cpu, commit_cpu, submit_cpu, rocks_cpu, all_cpu, closed_cpu,
-      closed_sys;
+      closed_sys, closed_writer_cpu, closed_commit_cpu, floor_rates, floor_p99, floor_cpu,
+      floor_sys, of_floor;
   // The submitting thread is the main one, named after the binary: a renamed copy (as alternated
   // pairs of two builds use) must still find it.
   std::string submitter;
@@ -208,15 +211,39 @@ void Run(const Args& args) {
         RawRocksDbEveryKey(stored, l->dir + "-raw-every-key", group, &every_cpu.back()));
     every_ratio.push_back(mulin_rates.back() / every_rates.back() * 100.0);
     std::vector<double> latencies;
+    const auto closed_threads_before = ThreadCpuByName();
     const double closed_cpu_before = ProcessCpuSeconds();
     const double closed_sys_before = ProcessSystemSeconds();
     closed_rates.push_back(
         ClosedLoopRedemptions(l->writer.get(), args.events, args.threads, "c", &latencies));
     closed_cpu.push_back((ProcessCpuSeconds() - closed_cpu_before) * 1e6 / args.events);
     closed_sys.push_back((ProcessSystemSeconds() - closed_sys_before) * 1e6 / args.events);
+    const auto closed_threads_after = ThreadCpuByName();
+    closed_writer_cpu.push_back(
+        CpuUsPerEvent(closed_threads_before, closed_threads_after, "mulin-writer", args.events));
+    closed_commit_cpu.push_back(
+        CpuUsPerEvent(closed_threads_before, closed_threads_after, "mulin-commit", args.events));
     p50.push_back(Percentile(&latencies, 0.50) * 1000.0);
     p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
     p999.push_back(Percentile(&latencies, 0.999) * 1000.0);
+    {
+      // Workload 2's floor, in the same run: the same threads and commands, no ledger.
+      HandOffFloor floor(l->dir + "-floor");
+      const uint64_t each = std::max<uint64_t>(1, args.events / args.threads);
+      std::vector<double> floor_latencies;
+      const double floor_cpu_before = ProcessCpuSeconds();
+      const double floor_sys_before = ProcessSystemSeconds();
+      floor_rates.push_back(ClosedLoop(
+          args.events, args.threads,
+          [&](int t, uint64_t i) {
+            floor.Execute(RedeemCommand(t * each + i, "f" + std::to_string(t) + "-"));
+          },
+          &floor_latencies));
+      floor_cpu.push_back((ProcessCpuSeconds() - floor_cpu_before) * 1e6 / args.events);
+      floor_sys.push_back((ProcessSystemSeconds() - floor_sys_before) * 1e6 / args.events);
+      floor_p99.push_back(Percentile(&floor_latencies, 0.99) * 1000.0);
+      of_floor.push_back(closed_rates.back() / floor_rates.back() * 100.0);
+    }
     std::fprintf(stderr, "run %d: mean group %.0f events\n", run + 1, mean_group);
   }
   PrintHeader();
@@ -243,6 +270,15 @@ void Run(const Args& args) {
   PrintRow("2. latency p999", SpreadOf(p999), "us");
   PrintRow("2. CPU per command: whole process", SpreadOf(closed_cpu), "us");
   PrintRow("2. CPU per command: of which in the kernel", SpreadOf(closed_sys), "us");
+  PrintRow("2. CPU per command: commit thread", SpreadOf(closed_commit_cpu), "us");
+  PrintRow("2. CPU per command: writer thread", SpreadOf(closed_writer_cpu), "us");
+  PrintRow("2. floor: the same threads, a queue, one fdatasync a group", SpreadOf(floor_rates),
+           "cmds/s", "baseline: no ledger");
+  PrintRow("2. floor latency p99", SpreadOf(floor_p99), "us");
+  PrintRow("2. floor CPU per command: whole process", SpreadOf(floor_cpu), "us");
+  PrintRow("2. floor CPU per command: of which in the kernel", SpreadOf(floor_sys), "us");
+  PrintRow("2. redemptions, " + std::to_string(args.threads) + " threads / floor",
+           SpreadOf(of_floor), "%");
 }
 
 }  // namespace
