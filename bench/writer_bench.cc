@@ -11,6 +11,8 @@
 //   --events N   events per run of each workload (default 200000)
 //   --threads T  client threads of workload 2 (default 64)
 //   --runs R     runs of each workload (default 3); rows show median, min and max
+//   --appends-only 1   workload 1's appends and their CPU rows alone (no baselines, no
+//                      workload 2): for alternated pairs and profiles of the write path
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -38,7 +40,14 @@ struct Args {
   uint64_t events = 200000;
   int threads = 64;
   int runs = 3;
+  bool appends_only = false;  // workload 1's appends alone: no baselines, no workload 2
 };
+
+// A row of the table, left out when its workload did not run.
+void Row(const std::string& name, const std::vector<double>& runs, const char* unit,
+         const std::string& note = "") {
+  if (!runs.empty()) PrintRow(name, SpreadOf(runs), unit, note);
+}
 
 using Entry = std::pair<std::string, std::string>;
 
@@ -202,6 +211,10 @@ void Run(const Args& args) {
     commit_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "mulin-commit", args.events));
     submit_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, submitter, args.events));
     rocks_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "rocksdb:*", args.events));
+    if (args.appends_only) {
+      std::fprintf(stderr, "run %d: mean group %.0f events\n", run + 1, mean_group);
+      continue;
+    }
     const size_t group = static_cast<size_t>(std::max(1.0, mean_group));
     const Stored stored = ReadStored(*l, first, args.events);
     raw_rates.push_back(RawRocksDb(stored, l->dir + "-raw", group));
@@ -247,38 +260,35 @@ void Run(const Args& args) {
     std::fprintf(stderr, "run %d: mean group %.0f events\n", run + 1, mean_group);
   }
   PrintHeader();
-  PrintRow("1. durable appends through the writer", SpreadOf(mulin_rates), "events/s",
-           "budget >= 250000");
-  PrintRow("1. raw RocksDB WriteBatch(sync), log records", SpreadOf(raw_rates), "events/s",
-           "baseline");
-  PrintRow("1. writer / raw, log records", SpreadOf(ratio), "%");
-  PrintRow("1. raw RocksDB WriteBatch(sync), every key", SpreadOf(every_rates), "events/s",
-           "baseline: records, requests, receipts");
-  PrintRow("1. writer / raw, every key", SpreadOf(every_ratio), "%", "budget >= 60");
-  PrintRow("1. CPU per event: raw RocksDB, every key", SpreadOf(every_cpu), "us");
+  Row("1. durable appends through the writer", mulin_rates, "events/s", "budget >= 250000");
+  Row("1. raw RocksDB WriteBatch(sync), log records", raw_rates, "events/s", "baseline");
+  Row("1. writer / raw, log records", ratio, "%");
+  Row("1. raw RocksDB WriteBatch(sync), every key", every_rates, "events/s",
+      "baseline: records, requests, receipts");
+  Row("1. writer / raw, every key", every_ratio, "%", "budget >= 60");
+  Row("1. CPU per event: raw RocksDB, every key", every_cpu, "us");
   // Where workload 1's CPU goes, per event (CPU time, not wall time: the figures a second core
   // or a quieter machine would not change).
-  PrintRow("1. CPU per event: writer thread", SpreadOf(writer_cpu), "us");
-  PrintRow("1. CPU per event: commit thread", SpreadOf(commit_cpu), "us");
-  PrintRow("1. CPU per event: submitting thread", SpreadOf(submit_cpu), "us");
-  PrintRow("1. CPU per event: RocksDB flush and compaction", SpreadOf(rocks_cpu), "us");
-  PrintRow("1. CPU per event: whole process", SpreadOf(all_cpu), "us");
-  PrintRow("2. redemptions, " + std::to_string(args.threads) + " threads", SpreadOf(closed_rates),
-           "cmds/s", "budget >= 150000");
-  PrintRow("2. latency p50", SpreadOf(p50), "us");
-  PrintRow("2. latency p99", SpreadOf(p99), "us", "budget <= 5000");
-  PrintRow("2. latency p999", SpreadOf(p999), "us");
-  PrintRow("2. CPU per command: whole process", SpreadOf(closed_cpu), "us");
-  PrintRow("2. CPU per command: of which in the kernel", SpreadOf(closed_sys), "us");
-  PrintRow("2. CPU per command: commit thread", SpreadOf(closed_commit_cpu), "us");
-  PrintRow("2. CPU per command: writer thread", SpreadOf(closed_writer_cpu), "us");
-  PrintRow("2. floor: the same threads, a queue, one fdatasync a group", SpreadOf(floor_rates),
-           "cmds/s", "baseline: no ledger");
-  PrintRow("2. floor latency p99", SpreadOf(floor_p99), "us");
-  PrintRow("2. floor CPU per command: whole process", SpreadOf(floor_cpu), "us");
-  PrintRow("2. floor CPU per command: of which in the kernel", SpreadOf(floor_sys), "us");
-  PrintRow("2. redemptions, " + std::to_string(args.threads) + " threads / floor",
-           SpreadOf(of_floor), "%");
+  Row("1. CPU per event: writer thread", writer_cpu, "us");
+  Row("1. CPU per event: commit thread", commit_cpu, "us");
+  Row("1. CPU per event: submitting thread", submit_cpu, "us");
+  Row("1. CPU per event: RocksDB flush and compaction", rocks_cpu, "us");
+  Row("1. CPU per event: whole process", all_cpu, "us");
+  Row("2. redemptions, " + std::to_string(args.threads) + " threads", closed_rates, "cmds/s",
+      "budget >= 150000");
+  Row("2. latency p50", p50, "us");
+  Row("2. latency p99", p99, "us", "budget <= 5000");
+  Row("2. latency p999", p999, "us");
+  Row("2. CPU per command: whole process", closed_cpu, "us");
+  Row("2. CPU per command: of which in the kernel", closed_sys, "us");
+  Row("2. CPU per command: commit thread", closed_commit_cpu, "us");
+  Row("2. CPU per command: writer thread", closed_writer_cpu, "us");
+  Row("2. floor: the same threads, a queue, one fdatasync a group", floor_rates, "cmds/s",
+      "baseline: no ledger");
+  Row("2. floor latency p99", floor_p99, "us");
+  Row("2. floor CPU per command: whole process", floor_cpu, "us");
+  Row("2. floor CPU per command: of which in the kernel", floor_sys, "us");
+  Row("2. redemptions, " + std::to_string(args.threads) + " threads / floor", of_floor, "%");
 }
 
 }  // namespace
@@ -297,12 +307,15 @@ int main(int argc, char** argv) {
       args.threads = static_cast<int>(value);
     else if (flag == "--runs" && value > 0 && value < 100)
       args.runs = static_cast<int>(value);
+    else if (flag == "--appends-only" && (value == 0 || value == 1))
+      args.appends_only = value == 1;
     else {
       usage = true;
     }
   }
   if (usage) {
-    std::fprintf(stderr, "usage: writer_bench [--events N] [--threads T] [--runs R]\n");
+    std::fprintf(stderr,
+                 "usage: writer_bench [--events N] [--threads T] [--runs R] [--appends-only 1]\n");
     return 2;
   }
   mulin::bench::Run(args);
