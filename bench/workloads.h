@@ -123,18 +123,29 @@ inline double ClosedLoop(uint64_t commands, int threads,
   return rate;
 }
 
-// Closed-loop redemptions through Writer::Execute: thread t's i-th command is redemption
-// t × each + i with request ids "<prefix><t>-<n>".
-inline double ClosedLoopRedemptions(ledger::Writer* writer, uint64_t commands, int threads,
-                                    const std::string& prefix, std::vector<double>* latencies_ms) {
+// Closed-loop redemptions, each handed to `execute`, which returns once it is answered: thread
+// t's i-th command is redemption t × each + i with request ids "<prefix><t>-<n>".
+inline double ClosedLoopRedemptions(const std::function<void(std::string)>& execute,
+                                    uint64_t commands, int threads, const std::string& prefix,
+                                    std::vector<double>* latencies_ms) {
   const uint64_t each = std::max<uint64_t>(1, commands / threads);
   return ClosedLoop(
       commands, threads,
       [&](int t, uint64_t i) {
-        auto r = writer->Execute(RedeemCommand(t * each + i, prefix + std::to_string(t) + "-"));
-        Must(r.status.ok(), r.status.ToString());
+        execute(RedeemCommand(t * each + i, prefix + std::to_string(t) + "-"));
       },
       latencies_ms);
+}
+
+// The same through Writer::Execute; every redemption must be accepted.
+inline double ClosedLoopRedemptions(ledger::Writer* writer, uint64_t commands, int threads,
+                                    const std::string& prefix, std::vector<double>* latencies_ms) {
+  return ClosedLoopRedemptions(
+      [writer](std::string command) {
+        auto r = writer->Execute(std::move(command));
+        Must(r.status.ok(), r.status.ToString());
+      },
+      commands, threads, prefix, latencies_ms);
 }
 
 // A "Vm...:" line of /proc/self/status in KiB (VmRSS: resident now; VmHWM: the peak), 0 if absent.

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
 #include <thread>
@@ -47,6 +48,18 @@ struct Args {
 void Row(const std::string& name, const std::vector<double>& runs, const char* unit,
          const std::string& note = "") {
   if (!runs.empty()) PrintRow(name, SpreadOf(runs), unit, note);
+}
+
+// The process's CPU per command while `loop` ran (all of it, and the kernel's part), appended to
+// `cpu_us` and `sys_us`; returns what `loop` returned.
+double PerCommandCpu(uint64_t commands, const std::function<double()>& loop,
+                     std::vector<double>* cpu_us, std::vector<double>* sys_us) {
+  const double cpu_before = ProcessCpuSeconds();
+  const double sys_before = ProcessSystemSeconds();
+  const double result = loop();
+  cpu_us->push_back((ProcessCpuSeconds() - cpu_before) * 1e6 / commands);
+  sys_us->push_back((ProcessSystemSeconds() - sys_before) * 1e6 / commands);
+  return result;
 }
 
 using Entry = std::pair<std::string, std::string>;
@@ -205,18 +218,15 @@ void Run(const Args& args) {
       HandOffFloor floor(
           (std::filesystem::temp_directory_path() / ("mulin-bench-floor-" + std::to_string(run)))
               .string());
-      const uint64_t each = std::max<uint64_t>(1, args.events / args.threads);
       std::vector<double> floor_latencies;
-      const double floor_cpu_before = ProcessCpuSeconds();
-      const double floor_sys_before = ProcessSystemSeconds();
-      floor_rates.push_back(ClosedLoop(
-          args.events, args.threads,
-          [&](int t, uint64_t i) {
-            floor.Execute(RedeemCommand(t * each + i, "f" + std::to_string(t) + "-"));
+      floor_rates.push_back(PerCommandCpu(
+          args.events,
+          [&] {
+            return ClosedLoopRedemptions(
+                [&floor](std::string command) { floor.Execute(std::move(command)); }, args.events,
+                args.threads, "f", &floor_latencies);
           },
-          &floor_latencies));
-      floor_cpu.push_back((ProcessCpuSeconds() - floor_cpu_before) * 1e6 / args.events);
-      floor_sys.push_back((ProcessSystemSeconds() - floor_sys_before) * 1e6 / args.events);
+          &floor_cpu, &floor_sys));
       floor_p99.push_back(Percentile(&floor_latencies, 0.99) * 1000.0);
     }
     auto l = OpenBenchLedger("writer-" + std::to_string(run));
@@ -245,12 +255,12 @@ void Run(const Args& args) {
     every_ratio.push_back(mulin_rates.back() / every_rates.back() * 100.0);
     std::vector<double> latencies;
     const auto closed_threads_before = ThreadCpuByName();
-    const double closed_cpu_before = ProcessCpuSeconds();
-    const double closed_sys_before = ProcessSystemSeconds();
-    closed_rates.push_back(
-        ClosedLoopRedemptions(l->writer.get(), args.events, args.threads, "c", &latencies));
-    closed_cpu.push_back((ProcessCpuSeconds() - closed_cpu_before) * 1e6 / args.events);
-    closed_sys.push_back((ProcessSystemSeconds() - closed_sys_before) * 1e6 / args.events);
+    closed_rates.push_back(PerCommandCpu(
+        args.events,
+        [&] {
+          return ClosedLoopRedemptions(l->writer.get(), args.events, args.threads, "c", &latencies);
+        },
+        &closed_cpu, &closed_sys));
     const auto closed_threads_after = ThreadCpuByName();
     closed_writer_cpu.push_back(
         CpuUsPerEvent(closed_threads_before, closed_threads_after, "mulin-writer", args.events));
