@@ -13,6 +13,8 @@
 #include "tools/mulin/cli.h"
 #include "tools/mulin/projection_follower.h"
 #include "tools/mulin/service.h"
+#include "tools/rpc/loop_inbox.h"
+#include "tools/rpc/sessions.h"
 
 namespace mulin::cli {
 namespace {
@@ -20,42 +22,6 @@ namespace {
 constexpr uint kDefaultPort = 7411;
 // After the writer stops, time for the event loop to hand the last answers to their peers.
 constexpr uint kDrainMs = 200;
-
-struct RpcSession {
-  RpcSession(kj::Own<kj::AsyncIoStream> s, capnp::Capability::Client bootstrap,
-             capnp::ReaderOptions options)
-      : stream(kj::mv(s)),
-        network(*stream, capnp::rpc::twoparty::Side::SERVER, options),
-        rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))) {}
-  kj::Own<kj::AsyncIoStream> stream;
-  capnp::TwoPartyVatNetwork network;
-  capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
-};
-
-class SessionErrors final : public kj::TaskSet::ErrorHandler {
- public:
-  void taskFailed(kj::Exception&& exception) override {
-    spdlog::info("session ended with error: {}", exception.getDescription().cStr());
-  }
-};
-
-kj::Promise<void> AcceptLoop(kj::ConnectionReceiver& listener, capnp::Capability::Client gateway,
-                             kj::TaskSet& sessions, uint64_t* next_session) {
-  return listener.accept().then(
-      [&listener, gateway, &sessions, next_session](kj::Own<kj::AsyncIoStream>&& stream) mutable {
-        capnp::ReaderOptions options;
-        options.traversalLimitInWords = service::kPeerMessageWordsMax;
-        options.nestingLimit = service::kPeerNestingMax;
-        const uint64_t id = (*next_session)++;
-        spdlog::info("connection {} opened", id);
-        auto session = kj::heap<RpcSession>(kj::mv(stream), gateway, options);
-        auto& network = session->network;
-        sessions.add(network.onDisconnect().attach(kj::mv(session)).then([id] {
-          spdlog::info("connection {} closed", id);
-        }));
-        return AcceptLoop(listener, kj::mv(gateway), sessions, next_session);
-      });
-}
 
 int RunServe(const Globals& globals, const std::string& listen) {
   // Signals must be captured before any thread starts (RocksDB's and the writer's included).
@@ -65,8 +31,6 @@ int RunServe(const Globals& globals, const std::string& listen) {
   Result<WriteLedger> ledger = OpenForWrite(globals);
   if (!ledger.ok()) return Fail("serve", ledger.status());
   service::ServiceStats stats;
-  capnp::Capability::Client gateway =
-      service::NewGateway(ledger->writer.get(), ledger->log.get(), &stats);
   kj::Own<kj::ConnectionReceiver> listener;
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
                  auto address = io.provider->getNetwork()
@@ -83,13 +47,19 @@ int RunServe(const Globals& globals, const std::string& listen) {
                ledger->log->head().seq);
   ProjectionFollower follower(ledger->store.get(), ledger->log.get());
   follower.Start();
-  SessionErrors errors;
-  kj::TaskSet sessions(errors);
-  uint64_t next_session = 1;
-  auto accepting = AcceptLoop(*listener, gateway, sessions, &next_session)
-                       .eagerlyEvaluate([](kj::Exception&& e) {
-                         spdlog::error("accept failed: {}", e.getDescription().cStr());
-                       });
+  rpc::Sessions sessions;
+  // Declared after the sessions, so destroyed before them: its last answers fulfil promises the
+  // sessions' calls still hold.
+  rpc::LoopInbox answers;
+  capnp::Capability::Client gateway = service::NewGateway(
+      service::Backend{ledger->writer.get(), &answers}, ledger->log.get(), &stats);
+  capnp::ReaderOptions limits;
+  limits.traversalLimitInWords = service::kPeerMessageWordsMax;
+  limits.nestingLimit = service::kPeerNestingMax;
+  auto accepting =
+      sessions.Accept(*listener, gateway, limits).eagerlyEvaluate([](kj::Exception&& e) {
+        spdlog::error("accept failed: {}", e.getDescription().cStr());
+      });
   io.unixEventPort.onSignal(SIGTERM)
       .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
       .wait(io.waitScope);

@@ -30,66 +30,37 @@ void FillOutcome(const ledger::CommandResult& result, schema::Outcome::Builder o
   out.setDuplicate(result.duplicate);
 }
 
-// KJ hands a cross-thread promise's value over with atomics inside libkj-async, which is not built
-// with ThreadSanitizer, so under TSan every value the writer's threads send the loop looked like a
-// data race. HandOver (a writer thread) and Arrived (loop thread) tell TSan of the hand-over: the
-// fulfiller's address is the token of a release and an acquire, and KJ's own bookkeeping inside
-// fulfill() is left out of the analysis. In other builds HandOver only fulfills.
-#if defined(__SANITIZE_THREAD__)
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-extern "C" void __tsan_ignore_thread_begin();
-extern "C" void __tsan_ignore_thread_end();
-template <typename T>
-void HandOver(kj::CrossThreadPromiseFulfiller<T>* fulfiller, T value) {
-  __tsan_release(fulfiller);
-  __tsan_ignore_thread_begin();
-  fulfiller->fulfill(kj::mv(value));
-  __tsan_ignore_thread_end();
-}
-template <typename T>
-kj::Promise<T> Arrived(kj::Promise<T> promise, const void* token) {
-  return promise.then([token](T value) {
-    __tsan_acquire(const_cast<void*>(token));
-    return value;
-  });
-}
-#else
-template <typename T>
-void HandOver(kj::CrossThreadPromiseFulfiller<T>* fulfiller, T value) {
-  fulfiller->fulfill(kj::mv(value));
-}
-template <typename T>
-kj::Promise<T> Arrived(kj::Promise<T> promise, const void*) {
-  return promise;
-}
-#endif
-
-// Hands a command to the writer and resolves on this (the loop's) thread with its result. Results
-// travel as kj::Own: GCC 12 misreads std::string members inside kj::Maybe as uninitialised.
-// The returned promise owns the fulfiller the writer's callback fulfils. That is sound because no
-// call here allows cancellation (CallContext::allowCancellation): a call whose peer hangs up runs
-// on until the writer answers it. Allowing it would free the fulfiller under the writer
-// (service_test's HangingUpWithCommandsInFlightLeavesTheServerServing crashes the server then).
-kj::Promise<kj::Own<ledger::CommandResult>> SubmitAsync(ledger::Writer* writer,
+// Hands a command to the writer and resolves on this (the loop's) thread with its result: the
+// writer's completion posts the result to the loop's inbox, and the loop fulfils the promise.
+// Results travel as kj::Own: GCC 12 misreads std::string members inside kj::Maybe as
+// uninitialised. The returned promise owns the fulfiller the posted work fulfils. That is sound
+// because no call here allows cancellation (CallContext::allowCancellation): a call whose peer
+// hangs up runs on until the writer answers it. Allowing it would free the fulfiller under the
+// posted work (service_test's HangingUpWithCommandsInFlightLeavesTheServerServing crashes the
+// server then).
+kj::Promise<kj::Own<ledger::CommandResult>> SubmitAsync(const Backend& backend,
                                                         std::string command) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<kj::Own<ledger::CommandResult>>();
-  auto fulfiller = kj::mv(paf.fulfiller);
-  const void* token = fulfiller.get();
-  writer->Submit(std::move(command), [f = fulfiller.get()](const ledger::CommandResult& r) {
-    HandOver(f, kj::heap<ledger::CommandResult>(r));
+  auto paf = kj::newPromiseAndFulfiller<kj::Own<ledger::CommandResult>>();
+  backend.writer->Submit(std::move(command), [answers = backend.answers, f = paf.fulfiller.get()](
+                                                 const ledger::CommandResult& r) {
+    answers->Post([f, result = r]() mutable {
+      f->fulfill(kj::heap<ledger::CommandResult>(std::move(result)));
+    });
   });
-  return Arrived(kj::mv(paf.promise), token).attach(kj::mv(fulfiller));
+  return kj::mv(paf.promise).attach(kj::mv(paf.fulfiller));
 }
 
 // Runs `read` on the writer thread against the live state; resolves here with its value.
 template <typename T>
-kj::Promise<T> ReadAsync(ledger::Writer* writer, std::function<T(const domain::State&)> read) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<T>();
-  auto* f = paf.fulfiller.get();
-  Status queued = writer->SubmitRead([f, read](const domain::State& s) { HandOver(f, read(s)); });
+kj::Promise<T> ReadAsync(const Backend& backend, std::function<T(const domain::State&)> read) {
+  auto paf = kj::newPromiseAndFulfiller<T>();
+  Status queued = backend.writer->SubmitRead(
+      [answers = backend.answers, f = paf.fulfiller.get(), read](const domain::State& s) {
+        auto value = std::make_shared<T>(read(s));  // T may be move-only; std::function copies
+        answers->Post([f, value] { f->fulfill(kj::mv(*value)); });
+      });
   if (!queued.ok()) return KJ_EXCEPTION(DISCONNECTED, queued.message());
-  return Arrived(kj::mv(paf.promise), f).attach(kj::mv(paf.fulfiller));
+  return kj::mv(paf.promise).attach(kj::mv(paf.fulfiller));
 }
 
 std::string BuildCommand(const std::string& request_id, const std::string& actor,
@@ -104,16 +75,16 @@ std::string BuildCommand(const std::string& request_id, const std::string& actor
 
 class TerminalImpl final : public schema::Terminal::Server {
  public:
-  TerminalImpl(ledger::Writer* writer, std::string terminal_id, std::string merchant_id,
+  TerminalImpl(Backend backend, std::string terminal_id, std::string merchant_id,
                ServiceStats* stats)
-      : writer_(writer),
+      : backend_(backend),
         terminal_id_(std::move(terminal_id)),
         merchant_id_(std::move(merchant_id)),
         stats_(stats) {}
 
   kj::Promise<void> balance(BalanceContext context) override {
     const std::string account = "volunteer:" + std::string(context.getParams().getVolunteerId());
-    return ReadAsync<int64_t>(writer_,
+    return ReadAsync<int64_t>(backend_,
                               [account](const domain::State& s) {
                                 return domain::BalanceOf(s, account, schema::Unit::POINTS);
                               })
@@ -167,7 +138,7 @@ class TerminalImpl final : public schema::Terminal::Server {
   template <typename Context>
   kj::Promise<void> Run(capnp::Text::Reader request_id, const Fill& fill, Context context) {
     std::string command = BuildCommand(request_id, terminal_id_, fill);
-    return SubmitAsync(writer_, std::move(command))
+    return SubmitAsync(backend_, std::move(command))
         .then([this, context](kj::Own<ledger::CommandResult> result) mutable {
           if (!result->status.ok()) {
             ++stats_->commands_rejected;
@@ -177,7 +148,7 @@ class TerminalImpl final : public schema::Terminal::Server {
         });
   }
 
-  ledger::Writer* writer_;
+  Backend backend_;
   std::string terminal_id_;
   std::string merchant_id_;
   ServiceStats* stats_;
@@ -218,12 +189,12 @@ class AuditorImpl final : public schema::Auditor::Server {
 
 class OperatorImpl final : public schema::Operator::Server {
  public:
-  OperatorImpl(ledger::Writer* writer, ServiceStats* stats) : writer_(writer), stats_(stats) {}
+  OperatorImpl(Backend backend, ServiceStats* stats) : backend_(backend), stats_(stats) {}
 
   kj::Promise<void> execute(ExecuteContext context) override {
     capnp::MallocMessageBuilder message;
     message.setRoot(context.getParams().getCommand());
-    return SubmitAsync(writer_, ledger::EncodeMessage(message))
+    return SubmitAsync(backend_, ledger::EncodeMessage(message))
         .then([this, context](kj::Own<ledger::CommandResult> result) mutable {
           if (!result->status.ok()) {
             ++stats_->commands_rejected;
@@ -234,7 +205,7 @@ class OperatorImpl final : public schema::Operator::Server {
   }
 
  private:
-  ledger::Writer* writer_;
+  Backend backend_;
   ServiceStats* stats_;
 };
 
@@ -267,13 +238,13 @@ LoginCheck CheckCredential(const domain::State& state, const std::string& id,
 
 class GatewayImpl final : public schema::Gateway::Server {
  public:
-  GatewayImpl(ledger::Writer* writer, const ledger::EventLog* log, ServiceStats* stats)
-      : writer_(writer), log_(log), stats_(stats) {}
+  GatewayImpl(Backend backend, const ledger::EventLog* log, ServiceStats* stats)
+      : backend_(backend), log_(log), stats_(stats) {}
 
   kj::Promise<void> login(LoginContext context) override {
     std::string id = context.getParams().getCredentialId();
     std::string hash = HashSecret(context.getParams().getSecret());
-    return ReadAsync<kj::Own<LoginCheck>>(writer_,
+    return ReadAsync<kj::Own<LoginCheck>>(backend_,
                                           [id, hash](const domain::State& s) {
                                             return kj::heap(CheckCredential(s, id, hash));
                                           })
@@ -293,29 +264,29 @@ class GatewayImpl final : public schema::Gateway::Server {
           switch (check.role) {
             case schema::CredentialRole::TERMINAL:
               session.setTerminal(
-                  kj::heap<TerminalImpl>(writer_, check.subject, check.merchant, stats_));
+                  kj::heap<TerminalImpl>(backend_, check.subject, check.merchant, stats_));
               break;
             case schema::CredentialRole::AUDITOR:
               session.setAuditor(kj::heap<AuditorImpl>(log_));
               break;
             case schema::CredentialRole::OPERATOR:
-              session.setOperator(kj::heap<OperatorImpl>(writer_, stats_));
+              session.setOperator(kj::heap<OperatorImpl>(backend_, stats_));
               break;
           }
         });
   }
 
  private:
-  ledger::Writer* writer_;
+  Backend backend_;
   const ledger::EventLog* log_;
   ServiceStats* stats_;
 };
 
 }  // namespace
 
-capnp::Capability::Client NewGateway(ledger::Writer* writer, const ledger::EventLog* log,
+capnp::Capability::Client NewGateway(Backend backend, const ledger::EventLog* log,
                                      ServiceStats* stats) {
-  return kj::heap<GatewayImpl>(writer, log, stats);
+  return kj::heap<GatewayImpl>(backend, log, stats);
 }
 
 std::string HashSecret(const std::string& secret) {

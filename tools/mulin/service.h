@@ -2,9 +2,10 @@
 // credentials and hands out Terminal, Auditor or Operator capabilities bound to one subject.
 //
 // All of them run on the service's KJ event loop thread and never block it: commands go to the
-// Writer's queue and their results come back through cross-thread fulfillers; state look-ups are
-// queued reads on the writer thread. Ownership: the capabilities borrow the Writer and EventLog,
-// which outlive the RPC system (serve_command.cc tears the RPC system down first).
+// Writer's queue and their results come back through the loop's inbox (tools/rpc/loop_inbox.h);
+// state look-ups are queued reads on the writer thread. Ownership: the capabilities borrow the
+// Writer, the inbox and the EventLog, which outlive the RPC system (serve_command.cc tears the RPC
+// system down first).
 #ifndef MULIN_TOOLS_MULIN_SERVICE_H_
 #define MULIN_TOOLS_MULIN_SERVICE_H_
 
@@ -15,6 +16,7 @@
 #include "ledger/event_log.h"
 #include "ledger/schema/service.capnp.h"
 #include "ledger/writer.h"
+#include "tools/rpc/loop_inbox.h"
 
 namespace mulin::service {
 
@@ -34,8 +36,15 @@ struct ServiceStats {
   uint64_t commands_rejected = 0;
 };
 
+// The ledger behind one event loop's capabilities: the writer, and the inbox on that loop that
+// its answers come back through.
+struct Backend {
+  ledger::Writer* writer;
+  rpc::LoopInbox* answers;
+};
+
 // The bootstrap capability. `stats` is owned by the caller and touched only on the loop thread.
-capnp::Capability::Client NewGateway(ledger::Writer* writer, const ledger::EventLog* log,
+capnp::Capability::Client NewGateway(Backend backend, const ledger::EventLog* log,
                                      ServiceStats* stats);
 
 // BLAKE2b-256 of a credential secret as the ledger stores it.
