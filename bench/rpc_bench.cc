@@ -4,10 +4,12 @@
 // connections and calls against a server that answers at once with no ledger behind it.
 // Budget (DESIGN §8): ≥ 40k redemptions/s over RPC, p99 ≤ 10 ms, from 64 connections.
 //
-// Usage: rpc_bench [--commands N] [--connections C] [--runs R] [--binary PATH]
+// Usage: rpc_bench [--commands N] [--connections C] [--client-threads K] [--runs R] [--binary PATH]
+//   --client-threads K  the client event loops the connections are spread over (default 1)
 //   --binary PATH  the `mulin` to serve with (default: the one built beside this program, whose
 //                  path is compiled in); e.g. a script that runs it under valgrind for a profile
-#include <capnp/ez-rpc.h>
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
 #include <sodium.h>
 
 #include <thread>
@@ -17,6 +19,7 @@
 #include "bench/rpc_floor.h"
 #include "ledger/schema/service.capnp.h"
 #include "tests/support/server_process.h"
+#include "tools/rpc/buffered_stream.h"
 
 namespace mulin::bench {
 namespace {
@@ -29,6 +32,7 @@ struct Args {
   uint64_t commands = 100000;
   int connections = 64;
   int runs = 3;
+  int client_threads = 1;
   std::string binary = MULIN_BINARY;
 };
 
@@ -52,28 +56,72 @@ void IssueCredentials(BenchLedger* l, int count) {
   }
 }
 
-// One connection: logs in as terminal `t` and redeems `count` times, recording each latency.
-void Connection(const std::string& address, int t, uint64_t count, std::vector<double>* ms) {
-  capnp::EzRpcClient client(address);
-  auto& ws = client.getWaitScope();
-  auto login = client.getMain<schema::Gateway>().loginRequest();
-  login.setCredentialId("C" + std::to_string(t));
-  login.setSecret(Secret(t));
-  auto session = login.send().wait(ws);
-  auto terminal = session.getSession().getTerminal();
-  ms->reserve(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    const std::string id = "r" + std::to_string(t) + "-" + std::to_string(i);
-    auto req = terminal.redeemRequest(kRequestSizeHint);
+// One connection, a terminal of its own: logs in as terminal `t`, then redeems `count` times back
+// to back on `loop`'s thread, recording each latency. All connections of a thread share its loop,
+// as a load generator's do: 64 client threads each waking for every answer would spend the two
+// cores' time on context switches that the server being measured needs.
+class Terminal {
+ public:
+  Terminal(kj::AsyncIoProvider& io, const std::string& address, int t, uint64_t count,
+           std::vector<double>* ms)
+      : t_(t), count_(count), ms_(ms) {
+    ms_->reserve(count);
+    done_ = io.getNetwork()
+                .parseAddress(address)
+                .then([](kj::Own<kj::NetworkAddress> a) { return a->connect(); })
+                .then([this](kj::Own<kj::AsyncIoStream> stream) {
+                  stream_ = kj::heap<rpc::BufferedStream>(kj::mv(stream));
+                  client_ = kj::heap<capnp::TwoPartyClient>(*stream_);
+                  auto login = client_->bootstrap().castAs<schema::Gateway>().loginRequest();
+                  login.setCredentialId("C" + std::to_string(t_));
+                  login.setSecret(Secret(t_));
+                  return login.send();
+                })
+                .then([this](capnp::Response<schema::Gateway::LoginResults> session) {
+                  terminal_ = session.getSession().getTerminal();
+                  return Redeem();
+                })
+                .eagerlyEvaluate(nullptr);
+  }
+  kj::Promise<void>& done() { return done_; }
+
+ private:
+  kj::Promise<void> Redeem() {
+    if (sent_ == count_) return kj::READY_NOW;
+    const std::string id = "r" + std::to_string(t_) + "-" + std::to_string(sent_);
+    auto req = terminal_.redeemRequest(kRequestSizeHint);
     req.setRequestId(id);
     req.setRedemptionId(id);
-    req.setVolunteerId("V" + std::to_string((t * 131 + i * 7919) % kBenchVolunteers));
+    req.setVolunteerId("V" + std::to_string((t_ * 131 + sent_ * 7919) % kBenchVolunteers));
     req.setPoints(1);
+    ++sent_;
     const auto begin = std::chrono::steady_clock::now();
-    auto response = req.send().wait(ws);
-    ms->push_back(SecondsSince(begin) * 1000.0);
-    Must(response.getOutcome().getOk(), response.getOutcome().getMessage());
+    return req.send().then([this, begin](capnp::Response<schema::Terminal::RedeemResults> r) {
+      ms_->push_back(SecondsSince(begin) * 1000.0);
+      Must(r.getOutcome().getOk(), r.getOutcome().getMessage());
+      return Redeem();
+    });
   }
+
+  const int t_;
+  const uint64_t count_;
+  std::vector<double>* const ms_;
+  uint64_t sent_ = 0;
+  kj::Own<kj::AsyncIoStream> stream_;
+  kj::Own<capnp::TwoPartyClient> client_;
+  schema::Terminal::Client terminal_ = nullptr;
+  kj::Promise<void> done_ = nullptr;
+};
+
+// Runs the terminals t = first, first + stride, ... on one event loop until all are done.
+void DriveTerminals(const std::string& address, int first, int stride, int connections,
+                    uint64_t each, std::vector<std::vector<double>>* per) {
+  auto io = kj::setupAsyncIo();
+  std::vector<kj::Own<Terminal>> terminals;
+  for (int t = first; t < connections; t += stride) {
+    terminals.push_back(kj::heap<Terminal>(*io.provider, address, t, each, &(*per)[t]));
+  }
+  for (auto& t : terminals) t->done().wait(io.waitScope);
 }
 
 // CPU µs per command of the server process and of this one (the 64 client connections), over the
@@ -100,8 +148,9 @@ double DriveConnections(const Args& args, const std::string& address, pid_t pid,
   const auto threads_before = ThreadCpuByName(server_proc + "/task");
   const double clients_before = ProcessCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
-  for (int c = 0; c < args.connections; ++c) {
-    threads.emplace_back(Connection, address, c, each, &per[c]);
+  for (int k = 0; k < args.client_threads; ++k) {
+    threads.emplace_back(DriveTerminals, address, k, args.client_threads, args.connections, each,
+                         &per);
   }
   for (auto& t : threads) t.join();
   const uint64_t n = each * args.connections;
@@ -152,6 +201,8 @@ int main(int argc, char** argv) {
       args.commands = static_cast<uint64_t>(value);
     } else if (flag == "--connections" && value > 0 && value <= kBenchTerminals) {
       args.connections = static_cast<int>(value);
+    } else if (flag == "--client-threads" && value > 0 && value <= kBenchTerminals) {
+      args.client_threads = static_cast<int>(value);
     } else if (flag == "--runs" && value > 0 && value < 100) {
       args.runs = static_cast<int>(value);
     } else {
@@ -161,7 +212,8 @@ int main(int argc, char** argv) {
   if (usage) {
     std::fprintf(
         stderr,
-        "usage: rpc_bench [--commands N] [--connections C<=64] [--runs R] [--binary PATH]\n");
+        "usage: rpc_bench [--commands N] [--connections C<=64] [--client-threads K] [--runs R]\n"
+        "                 [--binary PATH]\n");
     return 2;
   }
   std::vector<double> rates, p50, p99, p999, server_us, loop_us, writer_us, projections_us,

@@ -4,13 +4,15 @@
 // before `mulin serve` does any work: a bound on the rate over RPC that no ledger can pass here.
 //
 // It runs in a process of its own (this program again, in the internal mode --floor-serve PORT),
-// one KJ event loop as in `mulin serve`, so that its CPU is measured as the server's is.
+// one KJ event loop serving its connections with the same code as `mulin serve`
+// (tools/rpc/sessions.h: buffered reads), so that its CPU is measured as the server's is.
 #ifndef MULIN_BENCH_RPC_FLOOR_H_
 #define MULIN_BENCH_RPC_FLOOR_H_
 
-#include <capnp/ez-rpc.h>
+#include <kj/async-io.h>
 #include <signal.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "bench/bench_util.h"
 #include "ledger/schema/service.capnp.h"
 #include "tests/support/server_process.h"
+#include "tools/rpc/sessions.h"
 
 namespace mulin::bench {
 
@@ -57,9 +60,15 @@ class FloorGateway final : public schema::Gateway::Server {
 
 // The --floor-serve mode: serves on 127.0.0.1:port until killed.
 [[noreturn]] inline void FloorServe(int port) {
-  capnp::EzRpcServer server(kj::heap<FloorGateway>(), "127.0.0.1", static_cast<uint>(port));
-  kj::NEVER_DONE.wait(server.getWaitScope());
-  std::abort();  // NEVER_DONE never resolves
+  spdlog::set_level(spdlog::level::warn);  // no line per connection
+  auto io = kj::setupAsyncIo();
+  auto listener = io.provider->getNetwork()
+                      .parseAddress("127.0.0.1", static_cast<kj::uint>(port))
+                      .wait(io.waitScope)
+                      ->listen();
+  mulin::rpc::Sessions sessions;
+  sessions.Accept(*listener, kj::heap<FloorGateway>(), capnp::ReaderOptions()).wait(io.waitScope);
+  std::abort();  // accepts until killed
 }
 
 // The floor server as a child process of this program.
