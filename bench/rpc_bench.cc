@@ -33,7 +33,7 @@ struct Args {
   int connections = 64;
   int runs = 3;
   // One client loop per core: with one, the clients' turn between answers held the calls up
-  // (37.2k/s against 39.2k/s with two, one pair; more in the commit that chose it).
+  // (bench/RESULTS.md §3: 33.0k/s with one loop against 37.5k and 38.6k/s with two).
   int client_threads = 2;
   std::string binary = MULIN_BINARY;
 };
@@ -59,9 +59,9 @@ void IssueCredentials(BenchLedger* l, int count) {
 }
 
 // One connection, a terminal of its own: logs in as terminal `t`, then redeems `count` times back
-// to back on `loop`'s thread, recording each latency. All connections of a thread share its loop,
-// as a load generator's do: 64 client threads each waking for every answer would spend the two
-// cores' time on context switches that the server being measured needs.
+// to back, recording each latency, on the event loop of the thread that made it. All connections
+// of a thread share its loop, as a load generator's do: 64 client threads each waking for every
+// answer would spend the two cores' time on context switches that the server being measured needs.
 class Terminal {
  public:
   Terminal(kj::AsyncIoProvider& io, const std::string& address, int t, uint64_t count,
