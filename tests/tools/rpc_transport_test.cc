@@ -1,13 +1,16 @@
 // The terminal service's transport (tools/rpc): the buffered connection every peer reads through,
-// and the inbox the writer's threads hand answers back to the event loop with.
+// and the inbox the writer's threads hand answers back to the event loop with; and the benchmark
+// clients' connection built on them (bench/batched_writes.h).
 #include <gtest/gtest.h>
 #include <kj/async-io.h>
+#include <signal.h>
 
 #include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/batched_writes.h"
 #include "tools/rpc/buffered_stream.h"
 #include "tools/rpc/loop_inbox.h"
 
@@ -20,19 +23,21 @@ std::string Bytes(size_t n, int seed) {
   return s;
 }
 
-// Counts the reads that reach the socket under a BufferedStream.
+// Counts the reads and writes that reach the socket under a BufferedStream or BatchedWrites.
 class CountingStream final : public kj::AsyncIoStream {
  public:
-  CountingStream(kj::Own<kj::AsyncIoStream> inner, int* reads)
-      : inner_(kj::mv(inner)), reads_(reads) {}
+  CountingStream(kj::Own<kj::AsyncIoStream> inner, int* reads, int* writes = nullptr)
+      : inner_(kj::mv(inner)), reads_(reads), writes_(writes) {}
   kj::Promise<size_t> tryRead(void* buffer, size_t minBytes, size_t maxBytes) override {
     ++*reads_;
     return inner_->tryRead(buffer, minBytes, maxBytes);
   }
   kj::Promise<void> write(const void* buffer, size_t size) override {
+    if (writes_ != nullptr) ++*writes_;
     return inner_->write(buffer, size);
   }
   kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
+    if (writes_ != nullptr) ++*writes_;
     return inner_->write(pieces);
   }
   kj::Promise<void> whenWriteDisconnected() override { return inner_->whenWriteDisconnected(); }
@@ -41,6 +46,7 @@ class CountingStream final : public kj::AsyncIoStream {
  private:
   kj::Own<kj::AsyncIoStream> inner_;
   int* reads_;
+  int* writes_;
 };
 
 // An in-process socket pair: `writer` at one end, a BufferedStream of 64 bytes at the other. A
@@ -117,6 +123,48 @@ TEST(BufferedStreamTest, WritesPassThrough) {
   std::string got(sent.size(), '\0');
   EXPECT_EQ(p.writer->read(&got[0], got.size(), got.size()).wait(p.io.waitScope), sent.size());
   EXPECT_EQ(got, sent);
+}
+
+// The benchmark clients' connection (bench/batched_writes.h): what is written before the loop runs
+// out of work (a Finish, and the next call from a later turn, as Cap'n Proto writes each message
+// from a continuation) reaches the socket in one write, in order.
+TEST(BatchedWritesTest, WritesBeforeTheLoopIdlesLeaveInOneSend) {
+  auto io = kj::setupAsyncIo();
+  auto pipe = io.provider->newTwoWayPipe();
+  int reads = 0;
+  int writes = 0;
+  bench::BatchedWrites client(kj::heap<CountingStream>(kj::mv(pipe.ends[0]), &reads, &writes));
+  auto first = client.write("finish;", 7);
+  auto second = kj::evalLater([&] { return client.write("call", 4); });
+  EXPECT_EQ(writes, 0);  // sent at the end of the turn
+  std::string got(11, '\0');
+  EXPECT_EQ(pipe.ends[1]->read(&got[0], got.size(), got.size()).wait(io.waitScope), got.size());
+  EXPECT_EQ(got, "finish;call");
+  EXPECT_EQ(writes, 1);
+  first.wait(io.waitScope);
+  second.wait(io.waitScope);
+  // Reads come through the buffer: the peer's bytes arrive as they were sent.
+  pipe.ends[1]->write("answer", 6).wait(io.waitScope);
+  std::string answer(6, '\0');
+  EXPECT_EQ(client.tryRead(&answer[0], 6, 6).wait(io.waitScope), 6u);
+  EXPECT_EQ(answer, "answer");
+}
+
+// Once a send has failed (the peer is gone), every later write fails instead of vanishing.
+TEST(BatchedWritesTest, AFailedSendFailsTheWritesAfterIt) {
+  signal(SIGPIPE, SIG_IGN);  // a write to a closed socket must fail, not end the test
+  auto io = kj::setupAsyncIo();
+  auto pipe = io.provider->newTwoWayPipe();
+  bench::BatchedWrites client(kj::mv(pipe.ends[0]));
+  pipe.ends[1] = nullptr;
+  bool failed = false;
+  for (int i = 0; i < 100 && !failed; ++i) {
+    failed = client.write("x", 1)
+                 .then([] { return false; }, [](kj::Exception&&) { return true; })
+                 .wait(io.waitScope);
+    io.waitScope.poll();  // lets the flush of this turn run
+  }
+  EXPECT_TRUE(failed);
 }
 
 // Eight threads post 20,000 items each; the loop runs every one, each thread's in its order, and
