@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "ledger/writer.h"
 
 namespace mulin::bench {
 
@@ -59,6 +60,9 @@ class HandOffFloor {
   }
 
  private:
+  // The writer's default group limit, so that the floor's groups are the writer's.
+  inline static const size_t kGroupCommandsMax = ledger::WriterOptions().group_commands_max;
+
   struct Waiting {
     std::string command;
     std::promise<void>* done;
@@ -73,8 +77,7 @@ class HandOffFloor {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;
-        // The writer's default group limit.
-        const size_t take = std::min<size_t>(queue_.size(), 4096);
+        const size_t take = std::min(queue_.size(), kGroupCommandsMax);
         for (size_t i = 0; i < take; ++i) {
           group.push_back(std::move(queue_.front()));
           queue_.pop_front();

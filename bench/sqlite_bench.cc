@@ -31,7 +31,8 @@
 namespace mulin::bench {
 namespace {
 
-constexpr size_t kGroupCommandsMax = 4096;  // as WriterOptions::group_commands_max
+// The writer's default group limit: SQLite's groups are the writer's.
+const size_t kGroupCommandsMax = ledger::WriterOptions().group_commands_max;
 constexpr int64_t kStartingPoints = 1000000000;
 constexpr int kSyncProbes = 200;
 
