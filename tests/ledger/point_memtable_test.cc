@@ -47,10 +47,16 @@ std::unique_ptr<rocksdb::DB> Open(const std::string& dir, const rocksdb::Options
   return std::unique_ptr<rocksdb::DB>(db);
 }
 
-// Keys of 1 to 12 bytes from a small alphabet: many share prefixes, many are written again.
+// Keys from a small alphabet with a zero byte in it: many share prefixes, many are written again.
+// Half are 1 to 12 bytes; half start with the same 14 bytes, as request keys of one actor do, and
+// run to 22, so that the flush's sort sees keys equal in both of its key words (16 bytes) and
+// keys that differ from a shorter one by trailing zero bytes.
 std::string RandomKey(std::mt19937* rng) {
-  std::string key(1 + (*rng)() % 12, 'a');
-  for (char& c : key) c = static_cast<char>('a' + (*rng)() % 3);
+  constexpr char kAlphabet[] = {'a', 'b', '\0'};
+  const bool shared = (*rng)() % 2 == 0;
+  std::string key(shared ? "actor-000001\x1fr" : "");
+  key.append(1 + (*rng)() % (shared ? 8 : 12), 'a');
+  for (size_t i = shared ? 14 : 0; i < key.size(); ++i) key[i] = kAlphabet[(*rng)() % 3];
   return key;
 }
 
