@@ -212,14 +212,19 @@ void ReceiptBatch::WriteTo(Store* store, uint64_t through_seq, rocksdb::WriteBat
 
 Status LoadReceipts(Store* store, const std::vector<std::string>& keys, domain::State* state,
                     std::unordered_map<std::string, Receipt>* found,
-                    std::unordered_map<std::string, Status>* damaged) {
+                    std::unordered_map<std::string, Status>* damaged, std::vector<size_t>* held) {
   std::vector<rocksdb::Slice> slices;
   slices.reserve(keys.size());
-  for (const std::string& key : keys) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
     const bool in_state = key[0] == kRedemptionReceipt
                               ? state->redemptions.count(key.substr(1)) != 0
                               : state->sales.count(key.substr(1)) != 0;
-    if (!in_state && found->count(key) == 0) slices.emplace_back(key);
+    if (!in_state && found->count(key) == 0) {
+      slices.emplace_back(key);
+    } else if (held != nullptr) {
+      held->push_back(i);
+    }
   }
   if (slices.empty()) return Status::Ok();
   std::vector<rocksdb::PinnableSlice> values;

@@ -90,12 +90,15 @@ class ReceiptBatch {
 };
 
 // Reads the receipts of `keys` (one MultiGet) into `found` and, as of state->last_seq, into the
-// State's redemptions and sales. Keys absent from the index, or already in the State, are skipped.
-// An entry that does not decode is kCorruption; with `damaged` given, it is noted there by key
-// instead and the other keys load (one bad entry fails only the commands that name it).
+// State's redemptions and sales. Keys absent from the index, or already in the State or in
+// `found`, are skipped; with `held` given, the positions in `keys` of those already there are
+// appended to it. An entry that does not decode is kCorruption; with `damaged` given, it is noted
+// there by key instead and the other keys load (one bad entry fails only the commands that name
+// it).
 Status LoadReceipts(Store* store, const std::vector<std::string>& keys, domain::State* state,
                     std::unordered_map<std::string, Receipt>* found,
-                    std::unordered_map<std::string, Status>* damaged = nullptr);
+                    std::unordered_map<std::string, Status>* damaged = nullptr,
+                    std::vector<size_t>* held = nullptr);
 
 // Empties the State's redemptions and sales, which the index holds.
 void DropReceipts(domain::State* state);

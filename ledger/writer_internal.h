@@ -45,6 +45,9 @@ class Writer::Group {
   std::unordered_map<std::string, std::pair<ContentHash, size_t>> keys;
   // The receipt keys its commands name, and the receipts its events create or reverse.
   std::vector<std::string> receipt_keys;
+  // The positions in receipt_keys of those the writer held already when the group was decoded:
+  // the only ones the group in flight can have named too.
+  std::vector<size_t> receipt_keys_held;
   ReceiptBatch receipts;
   Status receipts_broken;  // an event the index could not take: the group is not appended
   // Set before the hand-over: every command fails with it and nothing is appended.
