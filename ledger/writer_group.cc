@@ -149,10 +149,11 @@ void Writer::DecideGroup(Group* group) {
 
 namespace {
 
-// Forgets the receipts of `keys` (the group in flight's) that the next group names: the index
-// holds them. A key both groups name was in the state or in `held` when the next group was
-// decoded, so only the next group's keys at `keep_held` in `keep` are looked at. Mostly there are
-// none; a set of every key the next group names cost 850 instructions a command (callgrind).
+// Forgets the receipts of `keys` (the group in flight's), which the index now holds, except those
+// the next group names too. A key both groups name was in the state or in `held` when the next
+// group was decoded, so only the next group's keys at `keep_held` in `keep` are looked at. Mostly
+// there are none; a set of every key the next group names cost 850 instructions a command
+// (callgrind).
 void ForgetReceipts(const std::vector<std::string>& keys, const std::vector<std::string>& keep,
                     const std::vector<size_t>& keep_held, domain::State* state,
                     std::unordered_map<std::string, Receipt>* held) {
