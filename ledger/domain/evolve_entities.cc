@@ -293,7 +293,8 @@ Status ApplyPayout(State* state, schema::Event::Reader event, const std::string&
 }  // namespace
 
 Status ApplyToEntities(State* state, schema::Event::Reader event) {
-  const std::string community = Str(event.getCommunityId());
+  // Redemptions and sales, most events, need no copy of the community's id.
+  const auto community = [event] { return Str(event.getCommunityId()); };
   auto body = event.getBody();
   switch (body.which()) {
     case Body::COMMUNITY_REGISTERED:
@@ -304,7 +305,7 @@ Status ApplyToEntities(State* state, schema::Event::Reader event) {
     case Body::RULES_CHANGED:
     case Body::CREDENTIAL_ISSUED:
     case Body::CREDENTIAL_REVOKED:
-      return ApplyRegistration(state, body, community);
+      return ApplyRegistration(state, body, community());
     case Body::ORDER_PLACED:
     case Body::ORDER_DISPATCHED:
     case Body::ORDER_ACCEPTED:
@@ -315,7 +316,7 @@ Status ApplyToEntities(State* state, schema::Event::Reader event) {
     case Body::POINTS_HELD:
     case Body::HELD_POINTS_APPROVED:
     case Body::HELD_POINTS_REJECTED:
-      return ApplyOrder(state, event, community);
+      return ApplyOrder(state, event, community());
     case Body::POINTS_REDEEMED:
     case Body::REDEMPTION_REVERSED:
       return ApplyRedemption(state, event);
@@ -325,7 +326,7 @@ Status ApplyToEntities(State* state, schema::Event::Reader event) {
     case Body::PAYOUT_REQUESTED:
     case Body::PAYOUT_APPROVED:
     case Body::PAYOUT_REJECTED:
-      return ApplyPayout(state, event, community);
+      return ApplyPayout(state, event, community());
     case Body::ADJUSTMENT:
       return Status::Ok();  // an adjustment moves balances only
   }
