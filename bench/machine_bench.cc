@@ -2,11 +2,13 @@
 // the file system under the benchmarks' directory, and what an fsync costs there (the floor of
 // every durable commit: Mulin's group commit, RocksDB's synced WriteBatch, SQLite's COMMIT).
 //
-// Usage: machine_bench [--fsyncs N] [--dir DIR]
+// Usage: machine_bench [--fsyncs N] [--dir DIR] [--probe 1]
 //   --fsyncs N  synced appends timed (default 1000)
 //   --dir DIR   where the probe file goes (default the temp directory)
-// Each probe appends 512 bytes to a file and syncs it, timed one by one: fdatasync (what RocksDB's
-// synced WAL write and SQLite's COMMIT call on Linux) and fsync (metadata as well).
+//   --probe 1   only the host probe (bench/host_probe.h), as one line: "probe <ns> <ns>", the
+//               medians of a multiply-add and of a load; bench/run.sh runs it before each program
+// Each sync probe appends 512 bytes to a file and syncs it, timed one by one: fdatasync (what
+// RocksDB's synced WAL write and SQLite's COMMIT call on Linux) and fsync (metadata as well).
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/statvfs.h>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/host_probe.h"
 
 namespace mulin::bench {
 namespace {
@@ -78,19 +81,30 @@ void PrintSync(const std::string& name, std::vector<double> us) {
 int main(int argc, char** argv) {
   using namespace mulin::bench;  // NOLINT
   int fsyncs = 1000;
+  bool probe_only = false;
   std::string dir = std::filesystem::temp_directory_path().string();
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool usage = argc % 2 == 0;  // every flag takes a value
+  for (int i = 1; !usage && i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--fsyncs" && std::atoi(argv[i + 1]) > 0) {
       fsyncs = std::atoi(argv[i + 1]);
     } else if (flag == "--dir") {
       dir = argv[i + 1];
+    } else if (flag == "--probe" && std::string(argv[i + 1]) == "1") {
+      probe_only = true;
     } else {
-      std::fprintf(stderr, "usage: machine_bench [--fsyncs N] [--dir DIR]\n");
-      return 2;
+      usage = true;
     }
   }
-  if (argc % 2 == 0) return 2;
+  if (usage) {
+    std::fprintf(stderr, "usage: machine_bench [--fsyncs N] [--dir DIR] [--probe 1]\n");
+    return 2;
+  }
+  const HostProbe probe = ProbeHost();
+  if (probe_only) {
+    std::printf("probe %.2f %.0f\n", probe.multiply_add_ns.median, probe.load_ns.median);
+    return 0;
+  }
   struct statvfs fs {};
   statvfs(dir.c_str(), &fs);
   double load[3] = {0, 0, 0};
@@ -103,6 +117,10 @@ int main(int argc, char** argv) {
       static_cast<double>(fs.f_bavail) * fs.f_frsize / (1u << 30), load[0], load[1], load[2],
       AllocatorName().c_str());
   PrintHeader();
+  PrintRow("0. host probe: one dependent multiply-add", probe.multiply_add_ns, "ns",
+           "5 rounds; the core's speed as the host gives it");
+  PrintRow("0. host probe: one dependent load, 256 MiB", probe.load_ns, "ns",
+           "5 rounds; memory latency as the host's other tenants leave it");
   PrintSync("0. append 512 B + fdatasync (RocksDB, SQLite)", SyncLatenciesUs(dir, fsyncs, true));
   PrintSync("0. append 512 B + fsync", SyncLatenciesUs(dir, fsyncs, false));
   return 0;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the benchmarks (Release, in build-bench/), runs every one and prints one table of the
-# DESIGN §8 budgets: workload, median, min, max, unit, budget, and the 1-minute load average when
-# the program started (a figure taken at a load well above the core count is contended).
+# DESIGN §8 budgets: workload, median, min, max, unit, budget, the 1-minute load average when the
+# program started (a figure taken at a load well above the core count is contended), and the host
+# probe taken just before it (bench/host_probe.h): nanoseconds per dependent multiply-add and per
+# dependent load from memory, which tell the host's fast phases from its slow ones.
 # Every figure is the median of several runs, each beside its baseline measured in the same run.
 #
 #   bench/run.sh                  the full set (10-25 minutes on the 2-core machine, by its load)
@@ -89,12 +91,12 @@ binary_for() {
 }
 
 # Turns one program's output into table rows "| name | median | min | max | unit | budget |".
-rows_of() {  # rows_of PROGRAM LOAD < output
-  local program="$1" load="$2"
+rows_of() {  # rows_of PROGRAM LOAD HOST < output
+  local program="$1" load="$2" host="$3"
   case "$program" in
     verify | projection)
       # "name ... median min max [more numbers]" in events/s: the numbers end the line.
-      awk -v program="$program" -v load="$load" '
+      awk -v program="$program" -v load="$load" -v host="$host" '
         $1 != "measure" {
           k = 0; while (k < NF && $(NF - k) ~ /^[0-9.]+$/) k++
           if (k < 4) next
@@ -103,17 +105,25 @@ rows_of() {  # rows_of PROGRAM LOAD < output
           budget = (name ~ /^(floor|raw scan)/) ? "baseline" : (name ~ /^(Verify|all four)/) ? \
                    ">= 1000000" : ""
           label = (program == "verify" ? "4. verify: " : "4. projection rebuild: ") name
-          printf "| %s | %s | %s | %s | events/s | %s | %s |\n", label, $first, $(first + 1),
-                 $(first + 2), budget, load
+          printf "| %s | %s | %s | %s | events/s | %s | %s | %s |\n", label, $first,
+                 $(first + 1), $(first + 2), budget, load, host
         }' ;;
     *)
-      awk -F'|' -v load="$load" '
+      awk -F'|' -v load="$load" -v host="$host" '
         /^\| / && $2 !~ /^ workload/ {
           for (i = 2; i <= 7; i++) { gsub(/^ +| +$/, "", $i) }
           budget = ($7 ~ /^budget /) ? substr($7, 8) : ($7 ~ /^baseline/ ? "baseline" : "")
-          printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, budget, load
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, budget, load,
+                 host
         }' ;;
   esac
+}
+
+# "multiply-add/load" in ns, or "?" without machine_bench.
+probe_host() {
+  local line
+  line=$("$B/machine_bench" --probe 1 2>/dev/null) || { echo "?"; return; }
+  awk '{ printf "%s/%s", $2, $3 }' <<<"$line"
 }
 
 for program in "${PROGRAMS[@]}"; do
@@ -124,25 +134,28 @@ for program in "${PROGRAMS[@]}"; do
     continue
   fi
   load=$(cut -d' ' -f1 /proc/loadavg)
-  echo "== $program (load $load): $bin $(args_for "$program")" >&2
+  host=$(probe_host)
+  echo "== $program (load $load, host $host ns): $bin $(args_for "$program")" >&2
   # shellcheck disable=SC2046  # the arguments are words by design
   "$bin" $(args_for "$program") >"$LOGS/$program.txt" 2>"$LOGS/$program.err" || {
     echo "$program failed; see $LOGS/$program.err" >&2
     continue
   }
   [ "$program" = machine ] && head -1 "$LOGS/machine.txt" >&2
-  rows_of "$program" "$load" <"$LOGS/$program.txt" >>"$ROWS"
+  rows_of "$program" "$load" "$host" <"$LOGS/$program.txt" >>"$ROWS"
 done
 
 {
   head -1 "$LOGS/machine.txt" 2>/dev/null || true
-  printf "| %-58s | %12s | %12s | %12s | %-8s | %-12s | %5s |\n" workload median min max unit \
-    budget load
-  printf "|%s|%s|%s|%s|%s|%s|%s|\n" "$(printf -- '-%.0s' {1..60})" \
+  printf "| %-58s | %12s | %12s | %12s | %-8s | %-12s | %5s | %-8s |\n" workload median min max \
+    unit budget load "host ns"
+  printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n" "$(printf -- '-%.0s' {1..60})" \
     "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})" \
-    "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..7})"
+    "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..7})" \
+    "$(printf -- '-%.0s' {1..10})"
   awk -F'|' '{
-    for (i = 2; i <= 8; i++) { gsub(/^ +| +$/, "", $i) }
-    printf "| %-58s | %12s | %12s | %12s | %-8s | %-12s | %5s |\n", $2, $3, $4, $5, $6, $7, $8
+    for (i = 2; i <= 9; i++) { gsub(/^ +| +$/, "", $i) }
+    printf "| %-58s | %12s | %12s | %12s | %-8s | %-12s | %5s | %-8s |\n", $2, $3, $4, $5, $6, $7,
+           $8, $9
   }' "$ROWS"
 } | tee "$LOGS/table.md"
