@@ -196,8 +196,8 @@ Status ReceiptBatch::Add(schema::Event::Reader event,
     receipt = there->second;
     receipt->reversed_seq = event.getSeq();
   }
-  (*known)[key] = *receipt;
-  receipts_[std::move(key)] = std::move(*receipt);
+  known->insert_or_assign(key, *receipt);
+  receipts_.emplace_back(std::move(key), std::move(*receipt));
   return Status::Ok();
 }
 

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ledger/domain/state.h"
@@ -71,7 +72,8 @@ std::optional<Receipt> ReceiptCreatedBy(schema::Event::Reader event);
 std::string EncodeReceipt(std::string_view key, const Receipt& receipt);
 Result<Receipt> DecodeReceipt(std::string_view key, std::string_view value);
 
-// Receipts being written in one batch, by key.
+// Receipts being written in one batch, in the order their events come. A key twice (a redemption
+// and its reversal in one group) is put twice: RocksDB keeps the later put.
 class ReceiptBatch {
  public:
   // Records what `event` creates or reverses (nothing for other kinds), starting a reversal from
@@ -86,7 +88,7 @@ class ReceiptBatch {
   void clear() { receipts_.clear(); }
 
  private:
-  std::unordered_map<std::string, Receipt> receipts_;
+  std::vector<std::pair<std::string, Receipt>> receipts_;
 };
 
 // Reads the receipts of `keys` (one MultiGet) into `found` and, as of state->last_seq, into the
