@@ -135,6 +135,12 @@ void Writer::DecideGroup(Group* group) {
   group->results.resize(n);
   group->repeats.assign(n, -1);
   group->in_flight_repeats.assign(n, -1);
+  // Most commands add one entry to each. Grown one at a time, the map rehashed about ten times a
+  // group (callgrind: 175 instructions a command).
+  group->keys.reserve(n);
+  group->payloads.reserve(n);
+  group->requests.reserve(n);
+  group->appended.reserve(n);
   group->first_seq = state_->last_seq + 1;
   std::vector<std::optional<RequestRecord>> recorded;
   DecodeGroup(group, &recorded);
