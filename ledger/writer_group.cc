@@ -234,15 +234,15 @@ void Writer::HandOver(std::unique_ptr<Group> group) {
                    &held_->receipts);
   }
   in_flight_ = std::move(group);
-  // Overlapping pays only when there is a next group to decide meanwhile. Otherwise (callers that
-  // wait for each answer, as terminals do) the hand-over's two thread wake-ups would be pure cost,
-  // so the writer thread appends the group itself.
+  // Overlapping pays only when there is a next group to decide meanwhile, and a group large enough
+  // to pay for the hand-over's two thread wake-ups (WriterOptions::overlap_commands_min).
+  // Otherwise the writer thread appends the group itself.
   bool next_waiting = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     next_waiting = !queue_.empty();
   }
-  if (!next_waiting) {
+  if (!next_waiting || in_flight_->pending.size() < options_.overlap_commands_min) {
     Commit(in_flight_.get());
   } else {
     {

@@ -4,10 +4,16 @@
 #include "ledger/writer.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "ledger/domain/state.h"
 #include "tests/ledger/writer_fixture.h"
@@ -250,6 +256,7 @@ TEST_F(WriterTest, ManyThreadsNeverOverdrawAndAcceptExactlyWhatBalancesAllow) {
 TEST_F(WriterTest, GroupsDecidedWhileTheOneBeforeIsAppendedSeeItsRequestsAndReceipts) {
   WriterOptions one_per_group;
   one_per_group.group_commands_max = 1;
+  one_per_group.overlap_commands_min = 0;  // every group with one behind it overlaps the next
   Open(one_per_group);
   SetUpCommunities();
   GivePoints("V1", 1000);
@@ -289,6 +296,56 @@ TEST_F(WriterTest, GroupsDecidedWhileTheOneBeforeIsAppendedSeeItsRequestsAndRece
   }
   EXPECT_EQ(1000, Balance("volunteer:V1", schema::Unit::POINTS));
   EXPECT_EQ(ReplayedState(), EncodedState());
+}
+
+// The threads that completed `count` redemptions submitted in one burst, in groups of one, while
+// the writer thread was held (so that each group had commands waiting behind it).
+std::set<std::string> CompletingThreads(Writer* writer, int count) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  EXPECT_TRUE(writer->SubmitRead([released](const domain::State&) { released.wait(); }).ok());
+  std::mutex mu;
+  std::set<std::string> threads;
+  std::vector<std::future<void>> done;
+  for (int i = 0; i < count; ++i) {
+    auto finished = std::make_shared<std::promise<void>>();
+    done.push_back(finished->get_future());
+    const std::string n = std::to_string(i);
+    writer->Submit(mulin::testing::Redeem("burst" + n, "T1", "RB" + n, "V1", 1),
+                   [&mu, &threads, finished](const CommandResult& r) {
+                     EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+                     char name[16] = {};
+                     pthread_getname_np(pthread_self(), name, sizeof(name));
+                     {
+                       std::lock_guard<std::mutex> lock(mu);
+                       threads.insert(name);
+                     }
+                     finished->set_value();
+                   });
+  }
+  release.set_value();
+  for (auto& d : done) d.wait();
+  return threads;
+}
+
+TEST_F(WriterTest, SmallGroupsAreAppendedOnTheWriterThread) {
+  WriterOptions options;
+  options.group_commands_max = 1;
+  ASSERT_GT(options.overlap_commands_min, 1u);  // the default
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 100);
+  EXPECT_EQ(std::set<std::string>{"mulin-writer"}, CompletingThreads(writer_.get(), 40));
+}
+
+TEST_F(WriterTest, GroupsFromTheOverlapSizeOnGoToTheCommitThread) {
+  WriterOptions options;
+  options.group_commands_max = 1;
+  options.overlap_commands_min = 1;
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 100);
+  EXPECT_EQ(1u, CompletingThreads(writer_.get(), 40).count("mulin-commit"));
 }
 
 }  // namespace
