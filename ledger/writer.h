@@ -8,8 +8,9 @@
 //
 // Pipeline: while group N is being appended and synced, the writer thread decides group N+1 on the
 // state that includes N; N+1 is handed over only once N is durable, so the log is always a prefix
-// of what was decided and callers are completed in order. When no command is waiting behind N, the
-// writer thread appends N itself: there is nothing to overlap, and a hand-over costs wake-ups.
+// of what was decided and callers are completed in order. When no command is waiting behind N, or
+// N is small (WriterOptions::overlap_commands_min), the writer thread appends N itself: there is
+// nothing to overlap, or too little to pay for the hand-over's wake-ups.
 // Should N fail to append, N+1 (decided on a state that included N) fails too, with a message to
 // retry, and the state is rebuilt from the log. Reads (Read/SubmitRead) and snapshots wait until
 // everything decided is durable.
