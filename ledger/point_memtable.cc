@@ -176,9 +176,9 @@ class PointKeyMemTable final : public MemTableRep {
 
   // An entry and the first two words of its user key (KeyWord): where they differ they order the
   // user keys as RocksDB's bytewise comparator does, so most of a sort's comparisons read no
-  // entry. Where they are equal the comparator decides. Two words, not one: request ids share
-  // long prefixes (an actor, then "r-" and a counter), and with one word most comparisons were
-  // ties that went through the comparator's virtual calls.
+  // entry. Where they are equal the comparator decides. Two words, not one: request keys share
+  // long prefixes (an actor's id, then a request id that is often a counter), and with one word
+  // RocksDB's comparator took a third of the sort (perf, bench/RESULTS.md §1).
   struct Keyed {
     uint64_t word0;
     uint64_t word1;
