@@ -59,19 +59,22 @@ Status DecideBody(const State& state, schema::Command::Reader command, internal:
 // leaves Decide that Evolve would refuse: sums that overflow are amount_too_large, and a
 // constrained account going below zero is refused with the code of its unit. The family deciders
 // check the balances they know about first, with better messages; this is the backstop.
-Status CheckBalances(const State& state, const Decision& decision) {
+// Keeps each event's postings in the decision for Evolve.
+Status CheckBalances(const State& state, Decision* decision) {
   // A command touches a handful of accounts (the most, a delivery's: kVolunteersPerDeliveryMax
   // volunteers and the community's): a list searched from the end beats a hash map that allocates
   // for each command.
   std::vector<std::pair<std::string, Balances>> after;
-  for (const auto& message : decision.events) {
+  decision->postings.reserve(decision->events.size());
+  for (const auto& message : decision->events) {
     auto event = message->getRoot<schema::Event>().asReader();
-    for (Posting& posting : Postings(event)) {
+    decision->postings.push_back(Postings(event));
+    for (const Posting& posting : decision->postings.back()) {
       size_t at = after.size();
       while (at > 0 && after[at - 1].first != posting.account) --at;
       if (at == 0) {
         const Balances* current = FindIn(state.balances, posting.account);
-        after.emplace_back(std::move(posting.account), current ? *current : Balances{});
+        after.emplace_back(posting.account, current ? *current : Balances{});
         at = after.size();
       }
       const std::string& account = after[at - 1].first;
@@ -101,7 +104,7 @@ Status DecideChecked(const State& state, schema::Command::Reader command, const 
   MULIN_RETURN_IF_ERROR(internal::CheckId("actorId", command.getActorId()));
   internal::EventSink sink(command, ctx, decision);
   MULIN_RETURN_IF_ERROR(DecideBody(state, command, &sink));
-  return CheckBalances(state, *decision);
+  return CheckBalances(state, decision);
 }
 
 }  // namespace
@@ -124,7 +127,10 @@ Decision Decide(const State& state, schema::Command::Reader command, const Decid
                                             std::string(exception->getDescription().cStr()) +
                                             "); send a well-formed Command message");
   }
-  if (!decision.status.ok()) decision.events.clear();
+  if (!decision.status.ok()) {
+    decision.events.clear();
+    decision.postings.clear();
+  }
   return decision;
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/domain/postings.h"
 #include "ledger/domain/state.h"
 #include "ledger/schema/command.capnp.h"
 #include "ledger/schema/event.capnp.h"
@@ -57,6 +58,8 @@ struct Decision {
   Status status;
   // When ok, the events in order (possibly none); each root is a schema::Event. Empty otherwise.
   std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> events;
+  // postings[i] == Postings(events[i]): derived once for the balance check, and handed to Evolve.
+  std::vector<std::vector<Posting>> postings;
 };
 
 Decision Decide(const State& state, schema::Command::Reader command, const DecideContext& ctx);

@@ -58,7 +58,8 @@ Status PlanBalances(const State& state, uint64_t seq, const std::vector<Posting>
   return Status::Ok();
 }
 
-Status CheckAndApply(State* state, schema::Event::Reader event) {
+Status CheckAndApply(State* state, schema::Event::Reader event,
+                     const std::vector<Posting>& postings) {
   const uint64_t seq = event.getSeq();
   const int64_t recorded_at_us = event.getRecordedAtUs();
   if (seq != state->last_seq + 1) {
@@ -68,7 +69,7 @@ Status CheckAndApply(State* state, schema::Event::Reader event) {
     return Broken(seq, "the ledger clock went backwards");
   }
   std::vector<BalanceUpdate> updates;
-  MULIN_RETURN_IF_ERROR(PlanBalances(*state, seq, Postings(event), &updates));
+  MULIN_RETURN_IF_ERROR(PlanBalances(*state, seq, postings, &updates));
   Status entities = internal::ApplyToEntities(state, event);
   if (!entities.ok()) return Broken(seq, entities.message());
   // Nothing below can fail: the event applies, so the state moves to it in full.
@@ -78,26 +79,40 @@ Status CheckAndApply(State* state, schema::Event::Reader event) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Status EvolveChecked(State* state, schema::Event::Reader event) {
+// `given` is null for events read back from disk, whose postings are derived here.
+Status Apply(State* state, schema::Event::Reader event, const std::vector<Posting>* given) {
   Status status;
   // A reader over untrusted bytes may throw while fields are read; no field is read after the
   // state starts to change, so an exception leaves it unchanged.
-  KJ_IF_MAYBE (exception,
-               kj::runCatchingExceptions([&]() { status = CheckAndApply(state, event); })) {
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 status = given != nullptr ? CheckAndApply(state, event, *given)
+                                           : CheckAndApply(state, event, Postings(event));
+               })) {
     return Status::Corruption("event does not decode: " +
                               std::string(exception->getDescription().cStr()));
   }
   return status;
 }
 
-void Evolve(State* state, schema::Event::Reader event) {
-  Status status = EvolveChecked(state, event);
+void AbortUnless(const Status& status) {
   if (!status.ok()) {
     std::fprintf(stderr, "mulin: invariant violated, stopping: %s\n", status.message().c_str());
     std::abort();
   }
+}
+
+}  // namespace
+
+Status EvolveChecked(State* state, schema::Event::Reader event) {
+  return Apply(state, event, nullptr);
+}
+
+void Evolve(State* state, schema::Event::Reader event) {
+  AbortUnless(Apply(state, event, nullptr));
+}
+
+void Evolve(State* state, schema::Event::Reader event, const std::vector<Posting>& postings) {
+  AbortUnless(Apply(state, event, &postings));
 }
 
 }  // namespace mulin::domain

@@ -9,6 +9,9 @@
 #ifndef MULIN_LEDGER_DOMAIN_EVOLVE_H_
 #define MULIN_LEDGER_DOMAIN_EVOLVE_H_
 
+#include <vector>
+
+#include "ledger/domain/postings.h"
 #include "ledger/domain/state.h"
 #include "ledger/schema/event.capnp.h"
 #include "ledger/status.h"
@@ -19,6 +22,10 @@ namespace mulin::domain {
 // a broken invariant of the write side (the state would no longer match the log), so Evolve aborts
 // the process with a message naming the seq instead of carrying on with a wrong state.
 void Evolve(State* state, schema::Event::Reader event);
+
+// Evolve with the event's postings already derived: `postings` must equal Postings(event), as
+// Decision::postings does for the events of its decision. Saves deriving them a second time.
+void Evolve(State* state, schema::Event::Reader event, const std::vector<Posting>& postings);
 
 // The same checks for events read back from disk: an event that does not apply leaves `state`
 // unchanged and returns kCorruption naming the event's seq. Evolve is EvolveChecked plus abort.

@@ -66,9 +66,15 @@ class DomainFixture : public ::testing::Test {
       EXPECT_TRUE(decision.events.empty()) << "a rejection carries events";
       return decision.status;
     }
-    for (auto& message : decision.events) {
+    EXPECT_EQ(decision.events.size(), decision.postings.size());
+    for (size_t i = 0; i < decision.events.size() && i < decision.postings.size(); ++i) {
+      const auto& message = decision.events[i];
       std::string bytes = ledger::EncodeMessage(*message);
-      domain::Evolve(&state_, message->getRoot<schema::Event>().asReader());
+      const auto event = message->getRoot<schema::Event>().asReader();
+      // The writer applies Decide's postings instead of deriving them again: they must be the
+      // event's own.
+      EXPECT_EQ(domain::Postings(event), decision.postings[i]) << "event " << i;
+      domain::Evolve(&state_, event, decision.postings[i]);
       last_events_.push_back(bytes);
       log_.push_back(std::move(bytes));
     }
