@@ -121,11 +121,44 @@ void Writer::Submit(std::string command, Done done) {
   work_cv_.notify_one();
 }
 
+struct ExecuteWaiter {
+  CommandResult result;
+  std::promise<void> go;
+  std::shared_ptr<WakeTree> tree;  // set when woken through a tree
+  size_t index = 0;
+};
+
+thread_local WakeCollector tls_wake_collector;
+
+void WakeFrom(const std::shared_ptr<WakeTree>& tree, size_t index) {
+  ExecuteWaiter* waiter = tree->waiters[index];
+  waiter->tree = tree;
+  waiter->index = index;
+  waiter->go.set_value();  // the waiter may return at once: nothing of it is touched after this
+}
+
 CommandResult Writer::Execute(std::string command) {
-  std::promise<CommandResult> promise;
-  std::future<CommandResult> future = promise.get_future();
-  Submit(std::move(command), [&promise](const CommandResult& r) { promise.set_value(r); });
-  return future.get();
+  ExecuteWaiter waiter;
+  std::future<void> woken = waiter.go.get_future();
+  Submit(std::move(command), [&waiter](const CommandResult& r) {
+    waiter.result = r;
+    WakeCollector& collector = tls_wake_collector;
+    if (!collector.collecting) {
+      waiter.go.set_value();
+      return;
+    }
+    if (collector.tree == nullptr) collector.tree = std::make_shared<WakeTree>();
+    collector.tree->waiters.push_back(&waiter);
+  });
+  woken.wait();
+  if (waiter.tree != nullptr) {
+    const size_t count = waiter.tree->waiters.size();
+    for (size_t child = 2 * waiter.index + 1; child <= 2 * waiter.index + 2 && child < count;
+         ++child) {
+      WakeFrom(waiter.tree, child);
+    }
+  }
+  return waiter.result;
 }
 
 Status Writer::Read(const std::function<void(const domain::State&)>& read) {
@@ -170,7 +203,9 @@ void Writer::StopCommitter() {
 
 WriterStats Writer::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  WriterStats stats = stats_;
+  stats.queued = queue_.size();
+  return stats;
 }
 
 void Writer::Run() {

@@ -87,6 +87,7 @@ struct WriterStats {
   uint64_t groups = 0;     // groups appended (one synced WriteBatch each)
   uint64_t events = 0;     // events appended
   uint64_t snapshots = 0;  // state snapshots written
+  uint64_t queued = 0;     // commands and reads waiting for the writer thread when read
 };
 
 class Writer {
@@ -106,7 +107,9 @@ class Writer {
   // thread: that work is a quarter of a redemption's and needs no state, so the writer's thread is
   // spared it.
   void Submit(std::string command, Done done);
-  // Submits and waits for the result.
+  // Submits and waits for the result. The callers of one group are woken as a tree: the thread
+  // that completes the group wakes one, and each caller woken wakes up to two more before it
+  // returns.
   CommandResult Execute(std::string command);
 
   // Stops taking commands, finishes the queued ones, joins the thread. Idempotent.

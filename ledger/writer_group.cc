@@ -302,6 +302,8 @@ void Writer::Commit(Group* group) {
     }
     for (bool read : group->is_read) stats_.commands += read ? 0 : 1;
   }
+  // Execute's callers join a tree while the loop runs, and are woken through it after it.
+  tls_wake_collector.collecting = true;
   for (size_t i = 0; i < group->pending.size(); ++i) {
     Pending& p = group->pending[i];
     if (group->is_read[i]) continue;  // run on the writer thread once this group is settled
@@ -311,6 +313,8 @@ void Writer::Commit(Group* group) {
     }
     p.done(group->results[i]);
   }
+  tls_wake_collector.collecting = false;
+  if (std::shared_ptr<WakeTree> tree = std::move(tls_wake_collector.tree)) WakeFrom(tree, 0);
 }
 
 }  // namespace mulin::ledger

@@ -59,6 +59,24 @@ struct Writer::HeldReceipts {
   std::unordered_map<std::string, Receipt> receipts;
 };
 
+// Callers blocked in Execute are woken as a tree: the thread that completes a group wakes the
+// first, and each caller woken wakes the two after it in the tree (2i + 1, 2i + 2), so that the
+// completing thread, the serial stage of small groups, pays one wake-up a group instead of one a
+// caller, and the other wake-ups run on the callers' threads in parallel (bench/RESULTS.md §2).
+struct ExecuteWaiter;
+struct WakeTree {
+  std::vector<ExecuteWaiter*> waiters;  // in the order their commands completed
+};
+// Commit sets `collecting` while it completes a group's callers: Execute's callbacks then join
+// `tree` instead of waking their caller. Elsewhere a callback wakes its caller itself.
+struct WakeCollector {
+  bool collecting = false;
+  std::shared_ptr<WakeTree> tree;  // made by the first callback that joins
+};
+extern thread_local WakeCollector tls_wake_collector;
+// Wakes the waiter at `index` and hands it the tree, whose children it then wakes.
+void WakeFrom(const std::shared_ptr<WakeTree>& tree, size_t index);
+
 }  // namespace mulin::ledger
 
 #endif  // MULIN_LEDGER_WRITER_INTERNAL_H_

@@ -7,6 +7,8 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -346,6 +348,51 @@ TEST_F(WriterTest, GroupsFromTheOverlapSizeOnGoToTheCommitThread) {
   SetUpCommunities();
   GivePoints("V1", 100);
   EXPECT_EQ(1u, CompletingThreads(writer_.get(), 40).count("mulin-commit"));
+}
+
+// Execute's callers whose commands complete in one group are woken as a tree: the completing
+// thread wakes the first, each caller woken wakes two more. Fifty callers make a tree five deep;
+// a caller that failed to wake its children would leave them blocked, and the test stops.
+TEST_F(WriterTest, EveryExecuteCallerOfOneGroupIsWoken) {
+  Open(WriterOptions{});
+  SetUpCommunities();
+  GivePoints("V1", 100);
+  constexpr int kCallers = 50;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(writer_->SubmitRead([released](const domain::State&) { released.wait(); }).ok());
+  const uint64_t groups_before = writer_->stats().groups;
+  std::vector<CommandResult> results(kCallers);
+  std::atomic<int> returned{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([this, i, &results, &returned] {
+      const std::string n = std::to_string(i);
+      results[i] = writer_->Execute(Redeem("tree" + n, "T1", "RT" + n, "V1", 1));
+      ++returned;
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (writer_->stats().queued < kCallers && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(static_cast<uint64_t>(kCallers), writer_->stats().queued);
+  release.set_value();
+  while (returned < kCallers && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (returned < kCallers) {
+    ADD_FAILURE() << returned << " of " << kCallers << " callers were woken";
+    std::abort();  // the others are blocked for good: they cannot be joined
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(groups_before + 1, writer_->stats().groups) << "the burst was not one group";
+  std::set<uint64_t> seqs;
+  for (const CommandResult& r : results) {
+    EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+    seqs.insert(r.first_seq);
+  }
+  EXPECT_EQ(static_cast<size_t>(kCallers), seqs.size()) << "each caller gets its own event";
 }
 
 }  // namespace
