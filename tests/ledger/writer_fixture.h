@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <future>
 #include <memory>
 #include <string>
 
@@ -140,6 +141,24 @@ class WriterTest : public ::testing::Test {
   EventLog* log_ = nullptr;
   std::unique_ptr<Writer> writer_;
 };
+
+// Holds the writer thread in a read until the promise returned is set. It returns once the thread
+// is held, so that commands submitted after it queue behind the read, none taken with it.
+inline std::promise<void> HoldWriter(Writer* writer) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> holding;
+  std::future<void> held = holding.get_future();
+  const bool submitted = writer
+                             ->SubmitRead([&holding, released](const domain::State&) {
+                               holding.set_value();
+                               released.wait();
+                             })
+                             .ok();
+  EXPECT_TRUE(submitted);
+  if (submitted) held.wait();
+  return release;
+}
 
 }  // namespace mulin::ledger
 

@@ -303,9 +303,7 @@ TEST_F(WriterTest, GroupsDecidedWhileTheOneBeforeIsAppendedSeeItsRequestsAndRece
 // The threads that completed `count` redemptions submitted in one burst, in groups of one, while
 // the writer thread was held (so that each group had commands waiting behind it).
 std::set<std::string> CompletingThreads(Writer* writer, int count) {
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  EXPECT_TRUE(writer->SubmitRead([released](const domain::State&) { released.wait(); }).ok());
+  std::promise<void> release = HoldWriter(writer);
   std::mutex mu;
   std::set<std::string> threads;
   std::vector<std::future<void>> done;
@@ -358,9 +356,7 @@ TEST_F(WriterTest, EveryExecuteCallerOfOneGroupIsWoken) {
   SetUpCommunities();
   GivePoints("V1", 100);
   constexpr int kCallers = 50;
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  ASSERT_TRUE(writer_->SubmitRead([released](const domain::State&) { released.wait(); }).ok());
+  std::promise<void> release = HoldWriter(writer_.get());
   const uint64_t groups_before = writer_->stats().groups;
   std::vector<CommandResult> results(kCallers);
   std::atomic<int> returned{0};
