@@ -63,8 +63,9 @@ Status DecideBody(const State& state, schema::Command::Reader command, internal:
 Status CheckBalances(const State& state, Decision* decision) {
   // A command touches a handful of accounts (the most, a delivery's: kVolunteersPerDeliveryMax
   // volunteers and the community's): a list searched from the end beats a hash map that allocates
-  // for each command.
-  std::vector<std::pair<std::string, Balances>> after;
+  // for each command. Its accounts are views of the postings kept, which never move: the list of
+  // them is reserved for every event first.
+  std::vector<std::pair<std::string_view, Balances>> after;
   decision->postings.reserve(decision->events.size());
   for (const auto& message : decision->events) {
     auto event = message->getRoot<schema::Event>().asReader();
@@ -77,7 +78,7 @@ Status CheckBalances(const State& state, Decision* decision) {
         after.emplace_back(posting.account, current ? *current : Balances{});
         at = after.size();
       }
-      const std::string& account = after[at - 1].first;
+      const std::string_view account = after[at - 1].first;
       Balances& balances = after[at - 1].second;
       const size_t unit = static_cast<size_t>(posting.unit);
       if (unit >= kUnitCount) {
@@ -85,13 +86,13 @@ Status CheckBalances(const State& state, Decision* decision) {
       }
       int64_t& balance = balances[unit];
       if (__builtin_add_overflow(balance, posting.delta, &balance)) {
-        return Reject(code::kAmountTooLarge,
-                      "the balance of " + account + " would overflow; use smaller amounts");
+        return Reject(code::kAmountTooLarge, "the balance of " + std::string(account) +
+                                                 " would overflow; use smaller amounts");
       }
       if (balance < 0 && MustStayNonNegative(account, posting.unit)) {
         return Reject(
             posting.unit == schema::Unit::FEN ? code::kInsufficientFund : code::kInsufficientPoints,
-            account + " would go below zero");
+            std::string(account) + " would go below zero");
       }
     }
   }
