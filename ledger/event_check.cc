@@ -110,6 +110,8 @@ class Planner {
     }
     read = ForType(field.getType());
     read.slot = field.getProto().getSlot().getOffset();
+    // ReadStruct marks the slots it has read in 64 bits.
+    KJ_ASSERT(read.kind == PointerKind::kNone || read.slot < 64, "pointer slot past 64", read.slot);
     return read;
   }
 
@@ -149,49 +151,58 @@ class Planner {
   std::map<uint64_t, std::unique_ptr<StructPlan>> plans_;
 };
 
-void ReadStruct(capnp::AnyStruct::Reader reader, const StructPlan& plan);
+uint64_t ReadStruct(capnp::AnyStruct::Reader reader, const StructPlan& plan);
 
-void ReadPointer(capnp::AnyPointer::Reader pointer, const PointerPlan& read) {
+// Words of a pointer's target as StructReader::totalSize() counts them: a walk of its own.
+uint64_t TargetWords(capnp::AnyPointer::Reader pointer) { return pointer.targetSize().wordCount; }
+
+uint64_t WordsOfBytes(size_t bytes) {
+  return (bytes + sizeof(capnp::word) - 1) / sizeof(capnp::word);
+}
+
+// Reads one non-null pointer as its field's getter would; returns the words it reaches.
+uint64_t ReadPointer(capnp::AnyPointer::Reader pointer, const PointerPlan& read) {
   switch (read.kind) {
-    case PointerKind::kText:
-      (void)pointer.getAs<capnp::Text>();
-      break;
+    case PointerKind::kText:  // a byte list of the text and its NUL
+      return WordsOfBytes(pointer.getAs<capnp::Text>().size() + 1);
     case PointerKind::kData:
-      (void)pointer.getAs<capnp::Data>();
-      break;
+      return WordsOfBytes(pointer.getAs<capnp::Data>().size());
     case PointerKind::kStruct:
-      ReadStruct(pointer.getAs<capnp::AnyStruct>(), *read.fields);
-      break;
+      return ReadStruct(pointer.getAs<capnp::AnyStruct>(), *read.fields);
     case PointerKind::kAnyPointer:
-      (void)pointer.targetSize();
-      break;
+      return TargetWords(pointer);
+    // Lists of numbers and enums are rare in events; their size comes from a second look.
     case PointerKind::kVoidList:
       (void)pointer.getAs<capnp::List<capnp::Void>>();
-      break;
+      return TargetWords(pointer);
     case PointerKind::kBitList:
       (void)pointer.getAs<capnp::List<bool>>();
-      break;
+      return TargetWords(pointer);
     case PointerKind::kByteList:
       (void)pointer.getAs<capnp::List<uint8_t>>();
-      break;
+      return TargetWords(pointer);
     case PointerKind::kTwoByteList:
       (void)pointer.getAs<capnp::List<uint16_t>>();
-      break;
+      return TargetWords(pointer);
     case PointerKind::kFourByteList:
       (void)pointer.getAs<capnp::List<uint32_t>>();
-      break;
+      return TargetWords(pointer);
     case PointerKind::kEightByteList:
       (void)pointer.getAs<capnp::List<uint64_t>>();
-      break;
+      return TargetWords(pointer);
     case PointerKind::kStructList: {
       // As the generated getter: any element size but bits may stand for structs.
       capnp::AnyList::Reader list = pointer.getAs<capnp::AnyList>();
       KJ_REQUIRE(list.getElementSize() != capnp::ElementSize::BIT,
                  "Found bit list where struct list was expected.");
+      uint64_t words = 0;
       for (capnp::AnyStruct::Reader element : list.as<capnp::List<capnp::AnyStruct>>()) {
-        ReadStruct(element, *read.fields);
+        words += ReadStruct(element, *read.fields);
       }
-      break;
+      // A list as writers make it: its tag word and its elements, each counted by ReadStruct.
+      if (list.getElementSize() == capnp::ElementSize::INLINE_COMPOSITE) return words + 1;
+      // Elements of data or of one pointer standing for structs: not sized per element.
+      return TargetWords(pointer);
     }
     case PointerKind::kPointerList: {
       // A struct list upgraded from a pointer list stands for it with its first pointer.
@@ -201,43 +212,77 @@ void ReadPointer(capnp::AnyPointer::Reader pointer, const PointerPlan& read) {
           capnp::List<capnp::AnyPointer>::Reader pointers = element.getPointerSection();
           KJ_REQUIRE(pointers.size() > 0,
                      "Expected a pointer list, but got a list of data-only structs.");
-          ReadPointer(pointers[0], *read.element);
+          if (!pointers[0].isNull()) (void)ReadPointer(pointers[0], *read.element);
         }
       } else {
         KJ_REQUIRE(list.getElementSize() == capnp::ElementSize::POINTER,
                    "Expected a pointer list, but got a list of data elements.");
         for (capnp::AnyPointer::Reader element : list.as<capnp::List<capnp::AnyPointer>>()) {
-          ReadPointer(element, *read.element);
+          if (!element.isNull()) (void)ReadPointer(element, *read.element);
         }
       }
-      break;
+      return TargetWords(pointer);
     }
     case PointerKind::kNone:
     case PointerKind::kGroup:
       break;
   }
+  return 0;
 }
 
-void ReadField(capnp::AnyStruct::Reader reader,
-               const capnp::List<capnp::AnyPointer>::Reader& pointers, const PointerPlan& read) {
+// Bit i set: pointer slot i was read by a field of the plan. The planner keeps slots below 64.
+using Slots = uint64_t;
+
+uint64_t ReadFields(capnp::AnyStruct::Reader reader,
+                    const capnp::List<capnp::AnyPointer>::Reader& pointers, const StructPlan& plan,
+                    Slots* read_slots);
+
+uint64_t ReadField(capnp::AnyStruct::Reader reader,
+                   const capnp::List<capnp::AnyPointer>::Reader& pointers, const PointerPlan& read,
+                   Slots* read_slots) {
   if (read.kind == PointerKind::kGroup) {
-    ReadStruct(reader, *read.fields);
-  } else if (read.slot < pointers.size()) {
-    ReadPointer(pointers[read.slot], read);  // a pointer past the section reads as its default
+    return ReadFields(reader, pointers, *read.fields, read_slots);
   }
+  if (read.kind == PointerKind::kNone || read.slot >= pointers.size()) {
+    return 0;  // a pointer past the section reads as its default
+  }
+  *read_slots |= Slots{1} << read.slot;
+  const capnp::AnyPointer::Reader pointer = pointers[read.slot];
+  return pointer.isNull() ? 0 : ReadPointer(pointer, read);
 }
 
-void ReadStruct(capnp::AnyStruct::Reader reader, const StructPlan& plan) {
-  const capnp::List<capnp::AnyPointer>::Reader pointers = reader.getPointerSection();
-  for (const PointerPlan& read : plan.fields) ReadField(reader, pointers, read);
-  if (!plan.has_union) return;
+uint64_t ReadFields(capnp::AnyStruct::Reader reader,
+                    const capnp::List<capnp::AnyPointer>::Reader& pointers, const StructPlan& plan,
+                    Slots* read_slots) {
+  uint64_t words = 0;
+  for (const PointerPlan& read : plan.fields) {
+    words += ReadField(reader, pointers, read, read_slots);
+  }
+  if (!plan.has_union) return words;
   const kj::ArrayPtr<const kj::byte> data = reader.getDataSection();
   const size_t at = 2 * size_t{plan.discriminant_offset};
   // A discriminant past the data section is 0, the default member, as the generated which() says.
   const uint16_t which =
       at + 2 <= data.size() ? static_cast<uint16_t>(data[at] | data[at + 1] << 8) : 0;
   // An unknown member has nothing this build can read; DecodeEvent refuses its kind.
-  if (which < plan.union_members.size()) ReadField(reader, pointers, plan.union_members[which]);
+  if (which < plan.union_members.size()) {
+    words += ReadField(reader, pointers, plan.union_members[which], read_slots);
+  }
+  return words;
+}
+
+// The struct's own sections, what its known fields reach, and what every other pointer reaches
+// (fields of a newer schema, members of a union not taken): totalSize() walks those too.
+uint64_t ReadStruct(capnp::AnyStruct::Reader reader, const StructPlan& plan) {
+  const capnp::List<capnp::AnyPointer>::Reader pointers = reader.getPointerSection();
+  uint64_t words = WordsOfBytes(reader.getDataSection().size()) + pointers.size();
+  Slots read_slots = 0;
+  words += ReadFields(reader, pointers, plan, &read_slots);
+  for (uint32_t slot = 0; slot < pointers.size(); ++slot) {
+    if (slot < 64 && (read_slots >> slot & 1)) continue;
+    if (!pointers[slot].isNull()) words += TargetWords(pointers[slot]);
+  }
+  return words;
 }
 
 const StructPlan& EventPlan() {
@@ -251,6 +296,6 @@ const StructPlan& EventPlan() {
 
 }  // namespace
 
-void ReadEveryKnownPointer(capnp::AnyStruct::Reader event) { ReadStruct(event, EventPlan()); }
+uint64_t ReadEveryPointer(capnp::AnyStruct::Reader event) { return ReadStruct(event, EventPlan()); }
 
 }  // namespace mulin::ledger::internal

@@ -39,13 +39,13 @@ Status CheckFraming(std::string_view payload, uint64_t seq) {
 
 // The checking pass, on aligned `words`: a reader whose traversal budget is two honest reads of
 // the message. Reading every known pointer the way callers' getters do (ledger/event_check.h)
-// makes malformed pointers, pointers of the wrong kind and text without its NUL fail here;
-// totalSize() also walks pointers this build has no field for, as a copy of the event would. An
-// amplified message (objects reached more than once) is refused by its size, so that one full read
-// of an event that passes costs no more than the message: an event whose objects come to more
-// than it is a Corruption, and a heavily amplified one runs out of this small budget before that
-// is known. Then the body kind must be known and the envelope seq (when seq != 0) equal to `seq`.
-// Returns the recorded time.
+// makes malformed pointers, pointers of the wrong kind and text without its NUL fail here; the
+// same walk goes through pointers this build has no field for, as a copy of the event would, and
+// counts the words of every object it reaches. An amplified message (objects reached more than
+// once) is refused by that count, so that one full read of an event that passes costs no more than
+// the message: an event whose objects come to more than it is a Corruption, and a heavily
+// amplified one runs out of this small budget before that is known. Then the body kind must be
+// known and the envelope seq (when seq != 0) equal to `seq`. Returns the recorded time.
 Result<int64_t> CheckWords(kj::ArrayPtr<const capnp::word> words, uint64_t seq) {
   uint16_t kind = 0;
   uint64_t envelope_seq = 0;
@@ -56,10 +56,9 @@ Result<int64_t> CheckWords(kj::ArrayPtr<const capnp::word> words, uint64_t seq) 
                  options.traversalLimitInWords = 2 * words.size() + kTraversalSlackWords;
                  options.nestingLimit = kEventNestingMax;
                  capnp::FlatArrayMessageReader reader(words, options);
-                 schema::Event::Reader event = reader.getRoot<schema::Event>();
-                 object_words = event.totalSize().wordCount;
+                 object_words = internal::ReadEveryPointer(reader.getRoot<capnp::AnyStruct>());
                  if (object_words > words.size()) return;
-                 internal::ReadEveryKnownPointer(reader.getRoot<capnp::AnyStruct>());
+                 schema::Event::Reader event = reader.getRoot<schema::Event>();
                  kind = static_cast<uint16_t>(event.getBody().which());
                  envelope_seq = event.getSeq();
                  recorded_at_us = event.getRecordedAtUs();

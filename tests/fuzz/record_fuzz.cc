@@ -3,18 +3,25 @@
 // an event they accept must then be usable by every reader of stored events: the JSON export, the
 // postings, and EvolveChecked (which must refuse what does not apply rather than abort).
 //
+// Whatever the outcome, the checking pass's one walk must count the words that Cap'n Proto's
+// totalSize() counts, wherever both finish.
+//
 // The first input byte picks how the rest is used: as a whole record read as seq 1 to 4 (the
 // checksum rarely holds, which tests the framing checks); as a payload framed with a correct
 // checksum (which gets past the frame to the event decoder); or as a payload decoded directly.
 #include <capnp/compat/json.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 #include "ledger/domain/evolve.h"
 #include "ledger/domain/postings.h"
 #include "ledger/domain/state.h"
+#include "ledger/event_check.h"
 #include "ledger/event_codec.h"
 #include "ledger/record_format.h"
 
@@ -32,7 +39,30 @@ void UseEvent(const mulin::ledger::DecodedEvent& decoded) {
   mulin::domain::EvolveChecked(&state, event).IgnoreError();
 }
 
+void CompareWordCounts(std::string_view payload) {
+  if (payload.empty() || payload.size() % sizeof(capnp::word) != 0) return;
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), payload.data(), payload.size());
+  // The checking pass's limits: with Cap'n Proto's defaults an amplified input walks megabytes.
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = 2 * words.size() + 64;
+  options.nestingLimit = mulin::ledger::kEventNestingMax;
+  uint64_t walked = 0;
+  uint64_t counted = 0;
+  const bool walk_ok =
+      kj::runCatchingExceptions([&] {
+        capnp::FlatArrayMessageReader reader(words, options);
+        walked = mulin::ledger::internal::ReadEveryPointer(reader.getRoot<capnp::AnyStruct>());
+      }) == nullptr;
+  const bool count_ok = kj::runCatchingExceptions([&] {
+                          capnp::FlatArrayMessageReader reader(words, options);
+                          counted = reader.getRoot<capnp::AnyStruct>().totalSize().wordCount;
+                        }) == nullptr;
+  if (walk_ok && count_ok && walked != counted) __builtin_trap();
+}
+
 void DecodePayload(std::string_view payload, uint64_t seq) {
+  CompareWordCounts(payload);
   mulin::Result<mulin::ledger::DecodedEvent> event = mulin::ledger::DecodeEvent(payload, seq);
   if (event.ok()) UseEvent(*event);
 }

@@ -1,16 +1,21 @@
 // Goal: an event whose pointers share an object, so that it reads larger than it is, is refused
 // by DecodeEvent and by Verify's checker, with a Corruption naming the seq: a reader DecodeEvent
-// hands out must never run out of its traversal budget while projections read it.
+// hands out must never run out of its traversal budget while projections read it. The checking
+// walk counts the words it reaches as Cap'n Proto's totalSize() does, on every kind of event and
+// on pointers this build has no field for.
 #include <capnp/message.h>
 #include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <map>
 #include <string>
 
+#include "ledger/event_check.h"
 #include "ledger/event_codec.h"
 #include "ledger/record_format.h"
+#include "tests/projections/random_stream.h"
 
 namespace mulin::ledger {
 namespace {
@@ -34,29 +39,34 @@ std::string Event(const std::string& actor) {
   return EncodeMessage(message);
 }
 
-// `payload` (one segment) with its request id's pointer aimed at the actor id's text.
-std::string RequestIdSharingTheActorId(std::string payload) {
+uint32_t SlotOf(const char* field) {
+  return capnp::Schema::from<schema::Event>()
+      .getFieldByName(field)
+      .getProto()
+      .getSlot()
+      .getOffset();
+}
+
+// `payload` (one segment) with the root's pointer `from` aimed at the text of its pointer `to`.
+std::string Sharing(std::string payload, uint32_t from, uint32_t to) {
   EXPECT_EQ(0u, GetFixed32(payload.data()));  // one segment: the table is one word
   const uint64_t root = GetFixed64(payload.data() + 8);
   const int64_t root_offset = static_cast<int32_t>(static_cast<uint32_t>(root)) >> 2;
   const int64_t pointers_at = 2 + root_offset + static_cast<int64_t>((root >> 32) & 0xffff);
-  auto pointer_of = [&](const char* field) {
-    return pointers_at + capnp::Schema::from<schema::Event>()
-                             .getFieldByName(field)
-                             .getProto()
-                             .getSlot()
-                             .getOffset();
-  };
-  const int64_t actor_at = pointer_of("actorId");
-  const int64_t request_at = pointer_of("requestId");
-  const uint64_t actor = GetFixed64(payload.data() + 8 * actor_at);
-  const int64_t actor_offset = static_cast<int32_t>(static_cast<uint32_t>(actor)) >> 2;
+  const int64_t to_at = pointers_at + to;
+  const int64_t from_at = pointers_at + from;
+  const uint64_t target = GetFixed64(payload.data() + 8 * to_at);
+  const int64_t target_offset = static_cast<int32_t>(static_cast<uint32_t>(target)) >> 2;
   // A list pointer's offset counts from the word after the pointer.
-  const int64_t shared_offset = actor_offset + actor_at - request_at;
-  const uint64_t shared =
-      (actor & 0xffffffff00000000u) | (static_cast<uint32_t>(shared_offset * 4) & 0xfffffffcu) | 1u;
-  std::memcpy(payload.data() + 8 * request_at, &shared, sizeof(shared));
+  const int64_t shared_offset = target_offset + to_at - from_at;
+  const uint64_t shared = (target & 0xffffffff00000000u) |
+                          (static_cast<uint32_t>(shared_offset * 4) & 0xfffffffcu) | 1u;
+  std::memcpy(payload.data() + 8 * from_at, &shared, sizeof(shared));
   return payload;
+}
+
+std::string RequestIdSharingTheActorId(const std::string& payload) {
+  return Sharing(payload, SlotOf("requestId"), SlotOf("actorId"));
 }
 
 std::string RequestIdAsRead(const std::string& payload) {
@@ -96,6 +106,82 @@ TEST(LogSharedObjectsTest, SharingThatStaysWithinTheMessageIsRead) {
   Result<DecodedEvent> decoded = DecodeEvent(shared, kSeq);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ("T1", std::string(decoded->event().getRequestId().cStr()));
+}
+
+uint64_t WalkedWords(kj::ArrayPtr<const capnp::word> words) {
+  capnp::FlatArrayMessageReader reader(words);
+  return internal::ReadEveryPointer(reader.getRoot<capnp::AnyStruct>());
+}
+
+uint64_t TotalWords(kj::ArrayPtr<const capnp::word> words) {
+  capnp::FlatArrayMessageReader reader(words);
+  return reader.getRoot<capnp::AnyStruct>().totalSize().wordCount;
+}
+
+kj::Array<capnp::word> Words(const std::string& payload) {
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(payload.size() / 8);
+  std::memcpy(words.begin(), payload.data(), payload.size());
+  return words;
+}
+
+TEST(LogSharedObjectsTest, TheCheckingWalkCountsWhatTotalSizeCounts) {
+  testing::RandomStream stream(11);
+  std::map<int, int> kinds;
+  for (const std::string& payload : stream.Next(4000)) {
+    kj::Array<capnp::word> words = Words(payload);
+    capnp::FlatArrayMessageReader reader(words);
+    ++kinds[static_cast<int>(reader.getRoot<schema::Event>().getBody().which())];
+    ASSERT_EQ(TotalWords(words), WalkedWords(words)) << payload.size();
+  }
+  EXPECT_GE(kinds.size(), 15u);  // the stream's events are of many kinds
+}
+
+// `event` with `extra` more pointers at the end of the root's pointer section, all null.
+std::string WithMorePointers(const std::string& payload, uint32_t extra,
+                             capnp::MallocMessageBuilder* message) {
+  kj::Array<capnp::word> words = Words(payload);
+  capnp::FlatArrayMessageReader reader(words);
+  const capnp::AnyStruct::Reader known = reader.getRoot<capnp::AnyStruct>();
+  const auto data_words = static_cast<uint32_t>(known.getDataSection().size() / 8);
+  const uint32_t pointers = known.getPointerSection().size();
+  capnp::AnyStruct::Builder root =
+      message->getRoot<capnp::AnyPointer>().initAsAnyStruct(data_words, pointers + extra);
+  std::memcpy(root.getDataSection().begin(), known.getDataSection().begin(), data_words * 8);
+  for (uint32_t i = 0; i < pointers; ++i) {
+    root.getPointerSection()[i].set(known.getPointerSection()[i]);
+  }
+  return EncodeMessage(*message);
+}
+
+TEST(LogSharedObjectsTest, PointersOfANewerSchemaAreWalkedAndCounted) {
+  const std::string known = Event("T1");
+  const uint32_t pointers = [&] {
+    kj::Array<capnp::word> words = Words(known);
+    capnp::FlatArrayMessageReader reader(words);
+    return reader.getRoot<capnp::AnyStruct>().getPointerSection().size();
+  }();
+  // Two more pointers than this build knows: a text and a list of structs.
+  capnp::MallocMessageBuilder message;
+  WithMorePointers(known, 2, &message);
+  auto root = message.getRoot<capnp::AnyPointer>().getAs<capnp::AnyStruct>();
+  root.getPointerSection()[pointers].setAs<capnp::Text>("a field of a newer schema");
+  root.getPointerSection()[pointers + 1].initAsListOfAnyStruct(1, 1, 3);
+  const std::string newer = EncodeMessage(message);
+  EXPECT_EQ(TotalWords(Words(newer)), WalkedWords(Words(newer)));
+  // The text's 4 words, and the list's tag and 3 elements of 2 words.
+  EXPECT_EQ(WalkedWords(Words(known)) + 2 + 4 + 7, WalkedWords(Words(newer)));
+  EXPECT_TRUE(DecodeEvent(newer, kSeq).ok());
+
+  // A newer pointer aimed at the actor id's text: the event reads larger than it is.
+  capnp::MallocMessageBuilder longer;
+  const std::string spare = WithMorePointers(Event(std::string(64, 'a')), 1, &longer);
+  const std::string shared = Sharing(spare, pointers, SlotOf("actorId"));
+  EXPECT_EQ(TotalWords(Words(shared)), WalkedWords(Words(shared)));
+  EXPECT_EQ(WalkedWords(Words(spare)) + 9, WalkedWords(Words(shared)));  // 65 bytes: 9 words
+  Result<DecodedEvent> decoded = DecodeEvent(shared, kSeq);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(std::string::npos, decoded.status().message().find("pointers share objects"))
+      << decoded.status().ToString();
 }
 
 }  // namespace
