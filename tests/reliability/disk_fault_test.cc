@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -37,8 +38,10 @@ constexpr int kRecordFlips = 40;
 constexpr int kTableFlips = 12;
 constexpr size_t kAppenderBatchRecords = 16;
 constexpr uint64_t kAppenderBatchesMax = 100000;  // a lost child still stops
-constexpr int kAppenderRunMs = 300;
-constexpr uint32_t kSeed = 0x6d756c69;  // fixed: a failure replays the same faults
+constexpr size_t kAcknowledgedBeforeKill = 8;     // batches the appender reports before the kill
+constexpr int kAppenderAfterAckMs = 100;          // and how long it runs on after those
+constexpr int kAppenderStartDeadlineMs = 60000;   // a start slower than this fails the test
+constexpr uint32_t kSeed = 0x6d756c69;            // fixed: a failure replays the same faults
 constexpr int kExitOk = 0;
 constexpr int kExitIntegrity = 3;
 
@@ -201,7 +204,10 @@ int RunAppender(const std::string& dir, int ack_fd) {
   return 0;
 }
 
-// Runs the appender for about kAppenderRunMs, kills it and returns the heads it acknowledged.
+// Runs the appender until it has acknowledged kAcknowledgedBeforeKill batches and for
+// kAppenderAfterAckMs more, kills it and returns every head it acknowledged. Waiting for the
+// acknowledgements rather than a fixed time: under the sanitizers on a slow host the appender once
+// took longer than the 300 ms this used to wait only to open its ledger, and reported nothing.
 std::vector<std::string> AppendThenKill(const std::string& dir) {
   int fds[2];
   EXPECT_EQ(0, pipe2(fds, O_CLOEXEC));
@@ -217,13 +223,24 @@ std::vector<std::string> AppendThenKill(const std::string& dir) {
     _exit(127);
   }
   close(fds[1]);
-  std::this_thread::sleep_for(std::chrono::milliseconds(kAppenderRunMs));
+  std::string bytes;
+  char buffer[4096];
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kAppenderStartDeadlineMs);
+  while (static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\n')) <
+             kAcknowledgedBeforeKill &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd readable = {fds[0], POLLIN, 0};
+    if (poll(&readable, 1, 100) <= 0) continue;
+    const ssize_t n = read(fds[0], buffer, sizeof(buffer));
+    if (n <= 0) break;  // the appender is gone; the caller's checks say so
+    bytes.append(buffer, n);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(kAppenderAfterAckMs));
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFSIGNALED(status)) << "the appender stopped by itself: " << status;
-  std::string bytes;
-  char buffer[4096];
   for (ssize_t n; (n = read(fds[0], buffer, sizeof(buffer))) > 0;) bytes.append(buffer, n);
   close(fds[0]);
   std::vector<std::string> heads;
