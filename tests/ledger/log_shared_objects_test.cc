@@ -69,9 +69,14 @@ std::string RequestIdSharingTheActorId(const std::string& payload) {
   return Sharing(payload, SlotOf("requestId"), SlotOf("actorId"));
 }
 
-std::string RequestIdAsRead(const std::string& payload) {
+kj::Array<capnp::word> Words(const std::string& payload) {
   kj::Array<capnp::word> words = kj::heapArray<capnp::word>(payload.size() / 8);
   std::memcpy(words.begin(), payload.data(), payload.size());
+  return words;
+}
+
+std::string RequestIdAsRead(const std::string& payload) {
+  kj::Array<capnp::word> words = Words(payload);
   capnp::FlatArrayMessageReader reader(words);
   return reader.getRoot<schema::Event>().getRequestId();
 }
@@ -118,12 +123,6 @@ uint64_t TotalWords(kj::ArrayPtr<const capnp::word> words) {
   return reader.getRoot<capnp::AnyStruct>().totalSize().wordCount;
 }
 
-kj::Array<capnp::word> Words(const std::string& payload) {
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(payload.size() / 8);
-  std::memcpy(words.begin(), payload.data(), payload.size());
-  return words;
-}
-
 TEST(LogSharedObjectsTest, TheCheckingWalkCountsWhatTotalSizeCounts) {
   testing::RandomStream stream(11);
   std::map<int, int> kinds;
@@ -136,7 +135,8 @@ TEST(LogSharedObjectsTest, TheCheckingWalkCountsWhatTotalSizeCounts) {
   EXPECT_GE(kinds.size(), 15u);  // the stream's events are of many kinds
 }
 
-// `event` with `extra` more pointers at the end of the root's pointer section, all null.
+// `payload` with `extra` more pointers at the end of the root's pointer section, all null, built
+// in `message`.
 std::string WithMorePointers(const std::string& payload, uint32_t extra,
                              capnp::MallocMessageBuilder* message) {
   kj::Array<capnp::word> words = Words(payload);
@@ -168,7 +168,7 @@ TEST(LogSharedObjectsTest, PointersOfANewerSchemaAreWalkedAndCounted) {
   root.getPointerSection()[pointers + 1].initAsListOfAnyStruct(1, 1, 3);
   const std::string newer = EncodeMessage(message);
   EXPECT_EQ(TotalWords(Words(newer)), WalkedWords(Words(newer)));
-  // The text's 4 words, and the list's tag and 3 elements of 2 words.
+  // The root's two more pointers, the text's 4 words, and the list's tag and 3 elements of 2 words.
   EXPECT_EQ(WalkedWords(Words(known)) + 2 + 4 + 7, WalkedWords(Words(newer)));
   EXPECT_TRUE(DecodeEvent(newer, kSeq).ok());
 
