@@ -7,7 +7,6 @@
 #include <capnp/message.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include "ledger/event_log.h"
 #include "ledger/store.h"
 #include "ledger/verify.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_ledger.h"
 
@@ -133,18 +133,6 @@ Child SpawnAppender(const std::string& dir, uint64_t seed) {
   return Child{pid, fds[0]};
 }
 
-// Reads what is available (or waits up to `timeout_ms` for something) and appends it to `bytes`.
-// Returns false at end of file.
-bool ReadSome(int fd, int timeout_ms, std::string* bytes) {
-  pollfd p{fd, POLLIN, 0};
-  if (poll(&p, 1, timeout_ms) <= 0) return true;
-  char buf[4096];
-  const ssize_t n = read(fd, buf, sizeof(buf));
-  if (n <= 0) return false;
-  bytes->append(buf, static_cast<size_t>(n));
-  return true;
-}
-
 std::vector<uint64_t> ParseSeqs(const std::string& bytes) {
   EXPECT_EQ(0u, bytes.size() % sizeof(uint64_t));
   std::vector<uint64_t> seqs(bytes.size() / sizeof(uint64_t));
@@ -207,7 +195,7 @@ TEST_F(LogDurabilityTest, KilledAppenderLosesNoAcknowledgedRecord) {
         std::chrono::steady_clock::now() + std::chrono::milliseconds(kChildOpenTimeoutMs);
     while (!from_spawn && bytes.size() < sizeof(uint64_t) &&
            std::chrono::steady_clock::now() < deadline) {
-      if (!ReadSome(child.read_fd, 100, &bytes)) break;
+      if (!mulin::testing::ReadSome(child.read_fd, 100, &bytes)) break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ASSERT_EQ(0, kill(child.pid, SIGKILL));
@@ -215,7 +203,7 @@ TEST_F(LogDurabilityTest, KilledAppenderLosesNoAcknowledgedRecord) {
     ASSERT_EQ(child.pid, waitpid(child.pid, &wait_status, 0));
     EXPECT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
         << "the appender stopped by itself (status " << wait_status << ")";
-    while (ReadSome(child.read_fd, 1000, &bytes)) {
+    while (mulin::testing::ReadSome(child.read_fd, 1000, &bytes)) {
     }
     close(child.read_fd);
 

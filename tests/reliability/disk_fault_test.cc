@@ -7,7 +7,6 @@
 // tests/ledger/log_durability_test.cc does.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -224,24 +223,20 @@ std::vector<std::string> AppendThenKill(const std::string& dir) {
   }
   close(fds[1]);
   std::string bytes;
-  char buffer[4096];
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(kAppenderStartDeadlineMs);
   while (static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\n')) <
              kAcknowledgedBeforeKill &&
          std::chrono::steady_clock::now() < deadline) {
-    pollfd readable = {fds[0], POLLIN, 0};
-    if (poll(&readable, 1, 100) <= 0) continue;
-    const ssize_t n = read(fds[0], buffer, sizeof(buffer));
-    if (n <= 0) break;  // the appender is gone; the caller's checks say so
-    bytes.append(buffer, n);
+    if (!ReadSome(fds[0], 100, &bytes)) break;  // the appender is gone; the caller's checks say so
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(kAppenderAfterAckMs));
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFSIGNALED(status)) << "the appender stopped by itself: " << status;
-  for (ssize_t n; (n = read(fds[0], buffer, sizeof(buffer))) > 0;) bytes.append(buffer, n);
+  while (ReadSome(fds[0], 1000, &bytes)) {
+  }
   close(fds[0]);
   std::vector<std::string> heads;
   std::istringstream in(bytes);

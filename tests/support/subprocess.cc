@@ -1,6 +1,7 @@
 #include "tests/support/subprocess.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -98,6 +99,16 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& options) {
   result.out = out.Read();
   result.err = err.Read();
   return result;
+}
+
+bool ReadSome(int fd, int timeout_ms, std::string* bytes) {
+  pollfd readable = {fd, POLLIN, 0};
+  if (poll(&readable, 1, timeout_ms) <= 0) return true;
+  char buffer[4096];
+  const ssize_t n = read(fd, buffer, sizeof(buffer));
+  if (n <= 0) return false;
+  bytes->append(buffer, static_cast<size_t>(n));
+  return true;
 }
 
 }  // namespace mulin::testing

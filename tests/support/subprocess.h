@@ -26,6 +26,10 @@ struct RunResult {
 // Runs argv[0] (a path, not searched in PATH) with `argv`, waits for it and returns what it did.
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& options = RunOptions());
 
+// For tests that read a child's pipe as it writes: reads what is available on `fd` (or waits up to
+// `timeout_ms` for something) and appends it to `bytes`. Returns false at end of file.
+bool ReadSome(int fd, int timeout_ms, std::string* bytes);
+
 }  // namespace mulin::testing
 
 #endif  // MULIN_TESTS_SUPPORT_SUBPROCESS_H_
