@@ -7,11 +7,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <random>
 #include <utility>
 #include <vector>
+
+#include "ledger/memtable_support.h"
 
 namespace mulin::ledger {
 namespace {
@@ -28,38 +29,7 @@ struct Node {
   const char* Entry() const { return reinterpret_cast<const char*>(this + 1); }
 };
 
-// Every entry present when it was made, in internal-key order.
-class SortedIterator final : public MemTableRep::Iterator {
- public:
-  SortedIterator(const MemTableRep::KeyComparator& compare, std::vector<const char*> entries)
-      : compare_(compare), entries_(std::move(entries)), at_(entries_.size()) {}
-
-  bool Valid() const override { return at_ < entries_.size(); }
-  const char* key() const override { return entries_[at_]; }
-  void Next() override { ++at_; }
-  void Prev() override { at_ = at_ == 0 ? entries_.size() : at_ - 1; }
-  void SeekToFirst() override { at_ = 0; }
-  void SeekToLast() override { at_ = entries_.empty() ? 0 : entries_.size() - 1; }
-
-  void Seek(const Slice& internal_key, const char* /*memtable_key*/) override {
-    const auto it = std::lower_bound(
-        entries_.begin(), entries_.end(), internal_key,
-        [this](const char* entry, const Slice& target) { return compare_(entry, target) < 0; });
-    at_ = static_cast<size_t>(it - entries_.begin());
-  }
-
-  void SeekForPrev(const Slice& internal_key, const char* /*memtable_key*/) override {
-    const auto it = std::upper_bound(
-        entries_.begin(), entries_.end(), internal_key,
-        [this](const Slice& target, const char* entry) { return compare_(entry, target) > 0; });
-    at_ = it == entries_.begin() ? entries_.size() : static_cast<size_t>(it - entries_.begin()) - 1;
-  }
-
- private:
-  const MemTableRep::KeyComparator& compare_;
-  std::vector<const char*> entries_;
-  size_t at_;  // entries_.size() when not positioned
-};
+using SortedIterator = internal::OrderedIterator<std::vector<const char*>>;
 
 class PointKeyMemTable final : public MemTableRep {
  public:
@@ -68,7 +38,8 @@ class PointKeyMemTable final : public MemTableRep {
         compare_(compare),
         mask_(buckets - 1),
         seed_(std::random_device{}()),
-        buckets_(new std::atomic<Node*>[buckets]) {
+        buckets_(new std::atomic<Node*>[buckets]),
+        slots_(sizeof(SortedIterator)) {
     for (size_t i = 0; i < buckets; ++i) buckets_[i].store(nullptr, std::memory_order_relaxed);
   }
 
@@ -107,7 +78,7 @@ class PointKeyMemTable final : public MemTableRep {
   Iterator* GetIterator(rocksdb::Arena* arena) override {
     std::vector<const char*> entries = SortedEntries();
     if (arena == nullptr) return new SortedIterator(compare_, std::move(entries));
-    return new (IteratorSpace()) SortedIterator(compare_, std::move(entries));
+    return SortedIterator::InSlot(&slots_, compare_, std::move(entries));
   }
 
   Iterator* GetDynamicPrefixIterator(rocksdb::Arena* arena) override {
@@ -163,9 +134,6 @@ class PointKeyMemTable final : public MemTableRep {
     const Node* at_ = nullptr;
   };
 
-  struct alignas(SortedIterator) IteratorBytes {
-    unsigned char bytes[sizeof(SortedIterator)];
-  };
   struct alignas(PointIterator) PointIteratorBytes {
     unsigned char bytes[sizeof(PointIterator)];
   };
@@ -223,23 +191,12 @@ class PointKeyMemTable final : public MemTableRep {
     return entries;
   }
 
-  // RocksDB destroys an iterator made in its arena in place and frees the arena later, and the
-  // arena's allocator is not public. Such iterators take their bytes from here instead; the bytes
-  // last as long as the memtable, which outlives its iterators. Iterators over these families are
-  // few (a flush, the receipt check of `mulin verify`), and what each holds goes with it.
-  void* IteratorSpace() {
-    std::lock_guard<std::mutex> lock(iterator_space_mu_);
-    iterator_space_.push_back(std::make_unique<IteratorBytes>());
-    return iterator_space_.back().get();
-  }
-
   const KeyComparator& compare_;
   const size_t mask_;
   const uint64_t seed_;  // a fresh seed per memtable: request ids are chosen by clients
   const std::unique_ptr<std::atomic<Node*>[]> buckets_;
   std::atomic<size_t> count_{0};  // entries inserted, to size an iterator's list
-  std::mutex iterator_space_mu_;
-  std::vector<std::unique_ptr<IteratorBytes>> iterator_space_;
+  internal::IteratorSlots slots_;
 };
 
 size_t PowerOfTwoAtLeast(size_t n) {
