@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "ledger/append_memtable.h"
 #include "ledger/point_memtable.h"
 
 namespace mulin::ledger {
@@ -31,11 +32,13 @@ const char* const kFamilyNames[] = {rocksdb::kDefaultColumnFamilyName.c_str(),
 rocksdb::ColumnFamilyOptions EventFamilyOptions() {
   rocksdb::ColumnFamilyOptions options;
   // Keys arrive in ascending order and are never overwritten: level compaction moves each record
-  // down once, and whole-key bloom filters help the point reads of `mulin history` et al.
+  // down once, and whole-key bloom filters help the point reads of `mulin history` et al. The
+  // memtable keeps entries in the order they arrive, which is their order (append_memtable.h).
   rocksdb::BlockBasedTableOptions table;
   table.block_size = 16 * 1024;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   options.compression = rocksdb::kLZ4Compression;
+  options.memtable_factory = std::make_shared<AppendMemTableFactory>();
   return options;
 }
 
