@@ -157,6 +157,11 @@ class AppendMemTable final : public MemTableRep {
 
   bool Contains(const char* entry) const override {
     const ArrayView view = View();
+    if (in_order_.load(std::memory_order_relaxed)) {
+      const size_t at =
+          internal::FirstWhere(view, [&](const char* at) { return compare_(at, entry) >= 0; });
+      return at < view.size() && compare_(view[at], entry) == 0;
+    }
     for (size_t i = 0; i < view.size(); ++i) {
       if (compare_(view[i], entry) == 0) return true;
     }

@@ -66,6 +66,23 @@ class IteratorSlots {
   static inline std::atomic<size_t> all_bytes_{0};
 };
 
+// The first position of `entries` (size() and operator[]) whose entry satisfies `holds`, which
+// holds for every entry after it too; entries.size() when none does.
+template <typename Entries, typename Predicate>
+size_t FirstWhere(const Entries& entries, const Predicate& holds) {
+  size_t low = 0;
+  size_t high = entries.size();
+  while (low < high) {
+    const size_t middle = low + (high - low) / 2;
+    if (holds(entries[middle])) {
+      high = middle;
+    } else {
+      low = middle + 1;
+    }
+  }
+  return low;
+}
+
 // An iterator over `Entries` (size() and operator[], the entries in the family's internal-key
 // order). Made with `slots`, it lives in a slot taken from them and gives it back when destroyed.
 template <typename Entries>
@@ -96,33 +113,17 @@ class OrderedIterator : public rocksdb::MemTableRep::Iterator {
   void SeekToLast() override { at_ = entries_.size() == 0 ? 0 : entries_.size() - 1; }
 
   void Seek(const rocksdb::Slice& internal_key, const char* /*memtable_key*/) override {
-    at_ = FirstWhere([&](const char* entry) { return compare_(entry, internal_key) >= 0; });
+    at_ =
+        FirstWhere(entries_, [&](const char* entry) { return compare_(entry, internal_key) >= 0; });
   }
 
   void SeekForPrev(const rocksdb::Slice& internal_key, const char* /*memtable_key*/) override {
     const size_t after =
-        FirstWhere([&](const char* entry) { return compare_(entry, internal_key) > 0; });
+        FirstWhere(entries_, [&](const char* entry) { return compare_(entry, internal_key) > 0; });
     at_ = after == 0 ? entries_.size() : after - 1;
   }
 
  private:
-  // The first position whose entry satisfies `holds`, which holds for every entry after it too
-  // (entries_.size() when none does).
-  template <typename Predicate>
-  size_t FirstWhere(const Predicate& holds) const {
-    size_t low = 0;
-    size_t high = entries_.size();
-    while (low < high) {
-      const size_t middle = low + (high - low) / 2;
-      if (holds(entries_[middle])) {
-        high = middle;
-      } else {
-        low = middle + 1;
-      }
-    }
-    return low;
-  }
-
   const rocksdb::MemTableRep::KeyComparator& compare_;
   const Entries entries_;
   size_t at_;  // entries_.size() when not positioned

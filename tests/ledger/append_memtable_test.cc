@@ -8,10 +8,12 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -111,6 +113,59 @@ TEST(AppendMemTableConcurrencyTest, ReadersSeeEveryKeyOfAMemtableOutOfOrder) {
   keys.push_back(EncodeSeqKey(1u << 20));
   for (uint64_t seq = 1; seq <= 20000; ++seq) keys.push_back(EncodeSeqKey(seq));
   ExpectReadersSeeEveryPublishedKey(dir.path(), AppendOptions(), keys);
+}
+
+// Entries as RocksDB lays them out: a one-byte varint length here, then the internal key.
+class EntryComparator final : public rocksdb::MemTableRep::KeyComparator {
+ public:
+  int operator()(const char* a, const char* b) const override { return Key(a).compare(Key(b)); }
+  int operator()(const char* a, const rocksdb::Slice& key) const override {
+    return Key(a).compare(key);
+  }
+
+ private:
+  static rocksdb::Slice Key(const char* entry) {
+    return rocksdb::Slice(entry + 1, static_cast<unsigned char>(entry[0]));
+  }
+};
+
+std::string Entry(uint64_t seq) {
+  const std::string internal_key = EncodeSeqKey(seq) + std::string(8, '\0');
+  return std::string(1, static_cast<char>(internal_key.size())) + internal_key;
+}
+
+// The memtable itself, with entries made here: Contains answers by binary search while they are
+// in order, and by a scan once one is not.
+class AppendMemTableRepTest : public ::testing::Test {
+ protected:
+  AppendMemTableRepTest()
+      : rep_(AppendMemTableFactory().CreateMemTableRep(compare_, nullptr, nullptr, nullptr)) {
+    inserted_.reserve(256);  // the memtable keeps pointers to the entries' bytes
+  }
+
+  void Insert(uint64_t seq) {
+    inserted_.push_back(Entry(seq));
+    seqs_.insert(seq);
+    rep_->Insert(inserted_.back().data());
+  }
+
+  void ExpectContainsExactlyTheInserted() {
+    for (uint64_t seq = 0; seq <= 202; ++seq) {
+      EXPECT_EQ(seqs_.count(seq) == 1, rep_->Contains(Entry(seq).data())) << seq;
+    }
+  }
+
+  EntryComparator compare_;
+  std::unique_ptr<rocksdb::MemTableRep> rep_;
+  std::vector<std::string> inserted_;
+  std::set<uint64_t> seqs_;
+};
+
+TEST_F(AppendMemTableRepTest, ContainsFindsEveryEntryInOrderAndOutOfOrder) {
+  for (uint64_t seq = 2; seq <= 200; seq += 2) Insert(seq);
+  ExpectContainsExactlyTheInserted();
+  Insert(101);  // out of order from here on
+  ExpectContainsExactlyTheInserted();
 }
 
 // RocksDB destroys the iterators it places in its arena and never frees them: their slots come
