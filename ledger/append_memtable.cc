@@ -173,13 +173,8 @@ class AppendMemTable final : public MemTableRep {
   Iterator* GetIterator(rocksdb::Arena* arena) override {
     const ArrayView view = View();
     const bool in_order = in_order_.load(std::memory_order_relaxed);
-    if (in_order) {
-      if (arena == nullptr) return new ArrayIterator(compare_, view);
-      return ArrayIterator::InSlot(&slots_, compare_, view);
-    }
-    std::vector<const char*> copy = SortedCopy(view);
-    if (arena == nullptr) return new CopyIterator(compare_, std::move(copy));
-    return CopyIterator::InSlot(&slots_, compare_, std::move(copy));
+    if (in_order) return ArrayIterator::New(arena, &slots_, compare_, view);
+    return CopyIterator::New(arena, &slots_, compare_, SortedCopy(view));
   }
 
   Iterator* GetDynamicPrefixIterator(rocksdb::Arena* arena) override {
@@ -193,21 +188,20 @@ class AppendMemTable final : public MemTableRep {
     const ArrayView view = View();
     thread_local PointReadBytes space;
     if (in_order_.load(std::memory_order_relaxed)) {
-      return new (&space) PointRead<ArrayIterator>(compare_, view);
+      return new (&space) PointRead(compare_, view);
     }
     return new (&space) ScanIterator(compare_, view);
   }
 
  private:
   // An ArrayIterator for MemTableRep::Get, in space kept per thread.
-  template <typename Base>
-  class PointRead final : public Base {
+  class PointRead final : public ArrayIterator {
    public:
-    using Base::Base;
+    using ArrayIterator::ArrayIterator;
     static void operator delete(void* /*space*/) {}
   };
   struct alignas(ArrayIterator) alignas(ScanIterator) PointReadBytes {
-    unsigned char bytes[std::max(sizeof(PointRead<ArrayIterator>), sizeof(ScanIterator))];
+    unsigned char bytes[std::max(sizeof(PointRead), sizeof(ScanIterator))];
   };
 
   // The entries published now. Read the order flag after this: an entry out of order that the

@@ -43,15 +43,15 @@ class IteratorSlots {
     return slots_.back().get();
   }
 
-  // The bytes of the slots of every memtable in the process. Not a memtable's
-  // ApproximateMemoryUsage: RocksDB requires that to stay put once the memtable is immutable, and
-  // reads of an immutable memtable may still take slots.
-  static size_t AllBytes() { return all_bytes_.load(std::memory_order_relaxed); }
-
   void Give(void* slot) {
     std::lock_guard<std::mutex> lock(mu_);
     free_[std::this_thread::get_id()].push_back(slot);
   }
+
+  // The bytes of the slots of every memtable in the process. Not a memtable's
+  // ApproximateMemoryUsage: RocksDB requires that to stay put once the memtable is immutable, and
+  // reads of an immutable memtable may still take slots.
+  static size_t AllBytes() { return all_bytes_.load(std::memory_order_relaxed); }
 
  private:
   size_t SlotBytes() const { return slot_words_ * sizeof(std::max_align_t); }
@@ -97,10 +97,11 @@ class OrderedIterator : public rocksdb::MemTableRep::Iterator {
   OrderedIterator(const OrderedIterator&) = delete;
   OrderedIterator& operator=(const OrderedIterator&) = delete;
 
-  // A new iterator in a slot of `slots`, for RocksDB's arena.
-  static OrderedIterator* InSlot(IteratorSlots* slots,
-                                 const rocksdb::MemTableRep::KeyComparator& compare,
-                                 Entries entries) {
+  // A new iterator for MemTableRep::GetIterator: on the heap when RocksDB gives no arena (it then
+  // deletes the iterator), else in a slot of `slots` (it then only destroys it).
+  static OrderedIterator* New(rocksdb::Arena* arena, IteratorSlots* slots,
+                              const rocksdb::MemTableRep::KeyComparator& compare, Entries entries) {
+    if (arena == nullptr) return new OrderedIterator(compare, std::move(entries));
     static_assert(alignof(OrderedIterator) <= alignof(std::max_align_t));
     return new (slots->Take()) OrderedIterator(compare, std::move(entries), slots);
   }

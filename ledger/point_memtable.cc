@@ -76,9 +76,7 @@ class PointKeyMemTable final : public MemTableRep {
   size_t ApproximateMemoryUsage() override { return (mask_ + 1) * sizeof(std::atomic<Node*>); }
 
   Iterator* GetIterator(rocksdb::Arena* arena) override {
-    std::vector<const char*> entries = SortedEntries();
-    if (arena == nullptr) return new SortedIterator(compare_, std::move(entries));
-    return SortedIterator::InSlot(&slots_, compare_, std::move(entries));
+    return SortedIterator::New(arena, &slots_, compare_, SortedEntries());
   }
 
   Iterator* GetDynamicPrefixIterator(rocksdb::Arena* arena) override {

@@ -20,7 +20,6 @@
 
 #include "ledger/memtable_support.h"
 #include "ledger/record_format.h"
-#include "ledger/store.h"
 #include "tests/ledger/memtable_reads.h"
 #include "tests/support/temp_dir.h"
 
@@ -34,11 +33,7 @@ using testing_memtable::Open;
 using testing_memtable::RandomKey;
 
 rocksdb::Options AppendOptions() {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.allow_concurrent_memtable_write = false;
-  options.memtable_factory = std::make_shared<AppendMemTableFactory>();
-  return options;
+  return testing_memtable::OptionsWith(std::make_shared<AppendMemTableFactory>());
 }
 
 // Sequence keys 1, 4, 7, ... and probes at, between, before and after them.

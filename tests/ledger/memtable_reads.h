@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 
 #include <atomic>
@@ -20,6 +21,16 @@
 namespace mulin::ledger::testing_memtable {
 
 using Model = std::map<std::string, std::string>;
+
+// Options for a database whose families keep their memtables with `factory`, written from one
+// thread at a time as the ledger's are (its memtables refuse concurrent writes).
+inline rocksdb::Options OptionsWith(std::shared_ptr<rocksdb::MemTableRepFactory> factory) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.allow_concurrent_memtable_write = false;
+  options.memtable_factory = std::move(factory);
+  return options;
+}
 
 inline std::unique_ptr<rocksdb::DB> Open(const std::string& dir, const rocksdb::Options& options) {
   rocksdb::DB* db = nullptr;

@@ -31,10 +31,8 @@ using testing_memtable::Open;
 using testing_memtable::RandomKey;
 
 rocksdb::Options PointOptions(bool bloom, size_t buckets) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.allow_concurrent_memtable_write = false;
-  options.memtable_factory = std::make_shared<PointKeyMemTableFactory>(buckets);
+  rocksdb::Options options =
+      testing_memtable::OptionsWith(std::make_shared<PointKeyMemTableFactory>(buckets));
   if (bloom) {  // the ledger's setting; without it every read reaches the memtable's lists
     options.memtable_whole_key_filtering = true;
     options.memtable_prefix_bloom_size_ratio = 0.05;
