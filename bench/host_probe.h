@@ -2,7 +2,7 @@
 // dependent 64-bit multiply-add takes (the core's clock, and time the host takes the vCPU away),
 // and how long one dependent load from memory takes (the shared caches and memory the host's other
 // tenants use too). The machine is a guest on a shared host, whose phases move the figures of the
-// same binary by 15-30% (bench/RESULTS.md); bench/run.sh probes before each program, so that a
+// same binary by 15-30% (bench/HISTORY.md §4); bench/run.sh probes before each program, so that a
 // table says which phase each of its rows was measured in.
 #ifndef MULIN_BENCH_HOST_PROBE_H_
 #define MULIN_BENCH_HOST_PROBE_H_

@@ -6,7 +6,7 @@
 // entries. An iterator (the flush's, or a scan's) collects the entries present when it is made and
 // sorts them once. RocksDB's hash skip list builds a full skip list for the same iterator instead,
 // one random search path per entry; on two cores that sort was a quarter of the appends' CPU
-// (bench/RESULTS.md). The family's comparator must hold equal user keys to be equal bytes, as
+// (bench/HISTORY.md §1). The family's comparator must hold equal user keys to be equal bytes, as
 // RocksDB's bytewise comparators do.
 //
 // Thread safety: RocksDB calls Insert from one thread at a time (the factory refuses concurrent
