@@ -11,7 +11,9 @@
 //                snapshot interval (100k) per run by default, so each run pays one snapshot;
 //                each run in a fresh process (AppendsInChild), starting with compacted families
 //                and empty memtables as a fresh empty log does (the cost of flushing memtables is
-//                writer_bench's to measure);
+//                writer_bench's to measure). Each run is paired with a run on a fresh empty log
+//                just before it, and the ratio row divides each run by its pair: the sizes are
+//                built minutes apart, and the host's phase moves in minutes;
 //   look-ups     balance look-ups through Writer::Read from 64 threads (how a terminal's balance
 //                request is answered: from the writer's in-memory state);
 //   start-up     Store + EventLog + Writer::Open in a fresh process (the newest snapshot, then the
@@ -102,49 +104,59 @@ void PrintStartup(const StartupFigures& startup, const std::string& what) {
   PrintRow("6. VmHWM during start-up" + at, SpreadOf(startup.hwm_mb), "MB");
 }
 
+// `empty_appends`: the paired empty-log run of each run in `appends` (none for the empty log).
 void PrintRates(const std::string& at, const std::vector<double>& appends,
                 const std::vector<double>& lookups, const std::vector<double>& p99,
-                double empty_appends) {
+                const std::vector<double>& empty_appends) {
   PrintRow("6. appends through the writer" + at, SpreadOf(appends), "events/s");
-  if (empty_appends > 0) {
+  if (!empty_appends.empty()) {
     std::vector<double> ratio;
-    for (double a : appends) ratio.push_back(a / empty_appends * 100.0);
+    for (size_t i = 0; i < appends.size(); ++i) {
+      ratio.push_back(appends[i] / empty_appends[i] * 100.0);
+    }
+    PrintRow("6.   an empty log, a run paired with each run" + at, SpreadOf(empty_appends),
+             "events/s");
     PrintRow("6. appends" + at + " / empty log", SpreadOf(ratio), "%", "budget >= 80");
   }
   PrintRow("6. balance look-ups (64 threads)" + at, SpreadOf(lookups), "reads/s");
   PrintRow("6. balance look-up p99" + at, SpreadOf(p99), "us");
 }
 
-// Appends and look-ups on the cast's fresh ledger, a new one for each run, so that every run
-// starts from the same (empty) log; then start-ups of such a ledger. Returns the median append
-// rate, the base of the ratio rows.
-double EmptyLog(const Args& args) {
+// The cast's fresh ledger, closed, after one run of appends on it (added to `appends`): every
+// empty-log run starts from the same log.
+std::unique_ptr<BenchLedger> EmptyLogAfterAppends(const Args& args, std::vector<double>* appends) {
+  auto l = OpenBenchLedger("growth-empty");
+  l->Close();
+  appends->push_back(AppendsInChild(l->dir, args.appends));
+  return l;
+}
+
+// Appends and look-ups on the empty log, then start-ups of it.
+void EmptyLog(const Args& args) {
   std::vector<double> appends, lookups, p99;
   for (int run = 0; run < args.runs; ++run) {
-    auto l = OpenBenchLedger("growth-empty");
-    l->Close();
-    appends.push_back(AppendsInChild(l->dir, args.appends));
+    auto l = EmptyLogAfterAppends(args, &appends);
     OpenLog(l.get());
     OpenWriter(l.get());
     std::vector<double> latencies;
     lookups.push_back(BalanceLookups(l->writer.get(), args.lookups, &latencies));
     p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
   }
-  PrintRates(" on an empty log", appends, lookups, p99, 0);
+  PrintRates(" on an empty log", appends, lookups, p99, {});
   auto l = OpenBenchLedger("growth-empty");
   l->Close();
   PrintStartup(MeasureStartups(l->dir, args.runs), " (the cast only)");
-  return SpreadOf(appends).median;
 }
 
 // The figures at one size of the growing ledger, printed as they are measured (10M takes a
 // while). Each run appends args.appends events, so the head moves on a little between runs.
-void MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args, double empty_appends) {
-  std::vector<double> appends, lookups, p99;
+void MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args) {
+  std::vector<double> appends, empty_appends, lookups, p99;
   for (int run = 0; run < args.runs; ++run) {
+    EmptyLogAfterAppends(args, &empty_appends);
     // Each empty-log run starts on a fresh ledger, with empty memtables; so does each run here.
     // Otherwise the later runs here flush what the earlier ones wrote (a sort of the request and
-    // receipt memtables, RESULTS.md §1) and the empty log's runs never do: the ratio would
+    // receipt memtables, HISTORY.md §1) and the empty log's runs never do: the ratio would
     // measure that, not the size of the log.
     Settle(*l->store);
     l->Close();
@@ -164,7 +176,7 @@ void MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args, double empty
 }
 
 void GrowingLedger(const Args& args) {
-  const double empty_appends = EmptyLog(args);
+  EmptyLog(args);
   auto l = OpenBenchLedger("growth");
   l->keep = args.keep;
   l->writer.reset();
@@ -191,7 +203,7 @@ void GrowingLedger(const Args& args) {
     Settle(*l->store);
     std::fprintf(stderr, "size %s: compacted the receipt index in %.1f s\n", SizeName(size).c_str(),
                  SecondsSince(index_settle_start));
-    MeasureAtSize(l.get(), size, args, empty_appends);
+    MeasureAtSize(l.get(), size, args);
     l->writer.reset();
   }
 }
