@@ -161,9 +161,19 @@ inline void PrintHeader() {
               std::string(12, '-').c_str());
 }
 
+// CPU time of the calling thread so far, user and kernel, in seconds (exact, not sampled by ticks).
+inline double ThreadCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
 // Microseconds of each of `count` appends of 512 bytes to a fresh file in `dir`, each followed by
-// fdatasync (`data_only`) or fsync: the floor of one durable commit on this disk, right now.
-inline std::vector<double> SyncLatenciesUs(const std::string& dir, int count, bool data_only) {
+// fdatasync (`data_only`) or fsync: the floor of one durable commit on this disk, right now. With
+// `cpu_us`, also the CPU each append and sync took on the calling thread: what a group commit
+// costs its committing thread besides the wait, whatever the group holds.
+inline std::vector<double> SyncLatenciesUs(const std::string& dir, int count, bool data_only,
+                                           std::vector<double>* cpu_us = nullptr) {
   constexpr size_t kProbeWriteBytes = 512;
   const std::string path = dir + "/mulin-fsync-probe";
   const int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0600);
@@ -175,12 +185,14 @@ inline std::vector<double> SyncLatenciesUs(const std::string& dir, int count, bo
   std::vector<double> us;
   for (int i = 0; i < count; ++i) {
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = ThreadCpuSeconds();
     const bool ok = write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
                     (data_only ? fdatasync(fd) : fsync(fd)) == 0;
     if (!ok) {
       std::perror("fsync probe: write/sync");
       std::exit(1);
     }
+    if (cpu_us != nullptr) cpu_us->push_back((ThreadCpuSeconds() - cpu_start) * 1e6);
     us.push_back(SecondsSince(start) * 1e6);
   }
   close(fd);
