@@ -26,12 +26,18 @@ inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// CPU time of the whole process so far (all its threads), in seconds.
-inline double ProcessCpuSeconds() {
+// A CPU-time clock's reading, in seconds (exact, not sampled by the scheduler's ticks).
+inline double CpuClockSeconds(clockid_t clock) {
   timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  clock_gettime(clock, &now);
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
+
+// CPU time of the whole process so far (all its threads), in seconds.
+inline double ProcessCpuSeconds() { return CpuClockSeconds(CLOCK_PROCESS_CPUTIME_ID); }
+
+// CPU time of the calling thread so far, user and kernel, in seconds.
+inline double ThreadCpuSeconds() { return CpuClockSeconds(CLOCK_THREAD_CPUTIME_ID); }
 
 // CPU time the process has spent in the kernel so far (all its threads), in seconds.
 inline double ProcessSystemSeconds() {
@@ -159,13 +165,6 @@ inline void PrintHeader() {
   std::printf("|%s|%s|%s|%s|%s|\n", std::string(48, '-').c_str(), std::string(14, '-').c_str(),
               std::string(14, '-').c_str(), std::string(14, '-').c_str(),
               std::string(12, '-').c_str());
-}
-
-// CPU time of the calling thread so far, user and kernel, in seconds (exact, not sampled by ticks).
-inline double ThreadCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
 // Microseconds of each of `count` appends of 512 bytes to a fresh file in `dir`, each followed by
