@@ -3,7 +3,9 @@
 // forgotten after a failure or a drop), and pages that start past the checkpoint all fold to the
 // rows a rebuild from seq 1 makes.
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -11,6 +13,7 @@
 #include "projections/audit_trail.h"
 #include "projections/engine.h"
 #include "projections/fund_statement.h"
+#include "projections/standard.h"
 #include "tests/projections/engine_fixture.h"
 
 namespace mulin::projections {
@@ -113,5 +116,42 @@ TEST_F(ProjectionEngineTest, PagesOfSeqsPastTheCheckpointAreNotLookedUp) {
   EXPECT_GT(page_reads, 0) << "no page read at all: the test would prove nothing";
   ExpectStoredRowsEqualARebuild();
 }
+
+// Stored rows carry no format version: a ledger's rows must read the same after an upgrade, so a
+// change to the bytes a fold writes has to be deliberate. These are the rows a fixed stream folds
+// to, per projection: how many, and XXH3-64 of each key and value with their lengths, in key
+// order. A fold made faster must leave them as they are.
+TEST_F(ProjectionEngineTest, AFixedStreamFoldsToTheSameRowBytesAsBefore) {
+  RandomStream stream(7);
+  ledger_.Append(stream.Next(20000));
+  MemoryRowStore scratch;
+  StandardProjections projections;
+  ASSERT_TRUE(Engine(&scratch, projections.All()).CatchUp(*ledger_.log(), {}).ok());
+  const std::map<std::string_view, std::pair<size_t, uint64_t>> expected = {
+      {kAuditName, {1467, 0x738b81da40635507}},
+      {kBalancesName, {209, 0x0cb5f34c12a62795}},
+      {kFundName, {63, 0x637273745a76c07b}},
+      {kOrdersName, {3851, 0x6cb572710b69ba8d}},
+  };
+  ASSERT_EQ(expected.size(), projections.All().size());
+  for (Projection* projection : projections.All()) {
+    const testing::RowMap rows = testing::DumpRows(scratch, RowPrefix(projection->name()));
+    XXH3_state_t* state = XXH3_createState();
+    ASSERT_EQ(XXH_OK, XXH3_64bits_reset(state));
+    for (const auto& [key, value] : rows) {
+      for (std::string_view piece : {std::string_view(key), std::string_view(value)}) {
+        const uint64_t size = piece.size();
+        XXH3_64bits_update(state, &size, sizeof(size));
+        XXH3_64bits_update(state, piece.data(), piece.size());
+      }
+    }
+    const std::pair<size_t, uint64_t> found(rows.size(), XXH3_64bits_digest(state));
+    XXH3_freeState(state);
+    EXPECT_EQ(expected.at(projection->name()), found)
+        << projection->name() << ": " << found.first << " rows, digest 0x" << std::hex
+        << found.second;
+  }
+}
+
 }  // namespace
 }  // namespace mulin::projections
