@@ -136,17 +136,17 @@ uint8_t ValueReader::U8() {
   return value;
 }
 
-std::string ValueReader::Str() {
+std::string_view ValueReader::StrView() {
   if (!ok_ || in_.size() < 4) {
     ok_ = false;
-    return std::string();
+    return {};
   }
   const uint32_t size = ledger::GetFixed32(in_.data());
   if (in_.size() - 4 < size) {
     ok_ = false;
-    return std::string();
+    return {};
   }
-  std::string value(in_.substr(4, size));
+  const std::string_view value = in_.substr(4, size);
   in_.remove_prefix(4 + static_cast<size_t>(size));
   return value;
 }

@@ -33,6 +33,21 @@ bool ReadKeyU32(std::string_view* in, uint32_t* value);
 // The smallest key greater than every key that starts with `prefix` ("" when there is none).
 std::string PrefixSuccessor(std::string_view prefix);
 
+// Stores the low `bytes` bytes of `value` at `at`, little-endian: the value encoding of a fixed
+// field (ValueWriter's, and a fold's when it changes a field in place). Through a plain pointer:
+// stores through a string's operator[] could alias the string itself, which would make the
+// compiler reload it for every byte.
+inline void StoreFixed(char* at, uint64_t value, size_t bytes) {
+  for (size_t i = 0; i < bytes; ++i) at[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+
+// The fixed field of `bytes` bytes at `at`, which the caller has checked lies within the value.
+inline uint64_t LoadFixed(const char* at, size_t bytes) {
+  uint64_t v = 0;
+  for (size_t i = bytes; i-- > 0;) v = (v << 8) | static_cast<uint8_t>(at[i]);
+  return v;
+}
+
 // Fields are gathered in a small buffer and appended to the string a few at a time (when the
 // buffer fills, at Str, at Finish, and when the writer goes out of scope): one append per value
 // instead of one per field. The target holds the whole value only after that.
@@ -66,8 +81,7 @@ class ValueWriter {
   // used_, and the compiler would then reload and store it for every byte.
   ValueWriter& Fixed(uint64_t value, size_t bytes) {
     if (used_ + bytes > kBufferBytes) Flush();
-    char* at = buffer_ + used_;
-    for (size_t i = 0; i < bytes; ++i) at[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
+    StoreFixed(buffer_ + used_, value, bytes);
     used_ += bytes;
     return *this;
   }
@@ -92,12 +106,16 @@ class ValueReader {
   uint64_t U64();
   uint32_t U32();
   uint8_t U8();
-  std::string Str();
+  std::string Str() { return std::string(StrView()); }
+  // The text's bytes where they lie in the value read.
+  std::string_view StrView();
   // True when every read succeeded and nothing is left over.
   bool ok() const { return ok_ && in_.empty(); }
   // For rows that hold a run of records: every read so far succeeded / nothing is left.
   bool good() const { return ok_; }
   bool at_end() const { return in_.empty(); }
+  // How many bytes are left to read (the value's size less this is where the next field lies).
+  size_t remaining() const { return in_.size(); }
 
  private:
   std::string_view in_;
@@ -112,16 +130,11 @@ inline bool OpenFixedRow(std::string* value, size_t fields) {
 }
 
 inline uint64_t FixedField(std::string_view value, size_t field) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(value[field * 8 + i]);
-  return v;
+  return LoadFixed(value.data() + field * 8, 8);
 }
 
-// Through a plain pointer: stores through the string's operator[] could alias the string itself,
-// which would make the compiler reload it for every byte.
 inline void SetFixedField(std::string* value, size_t field, uint64_t v) {
-  char* at = value->data() + field * 8;
-  for (int i = 0; i < 8; ++i) at[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  StoreFixed(value->data() + field * 8, v, 8);
 }
 
 // Adds with wrap-around, as the fields are stored (two's complement for the signed ones).

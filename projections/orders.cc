@@ -10,11 +10,14 @@
 namespace mulin::projections {
 namespace {
 
-using orders_internal::DecodeOrder;
 using orders_internal::EncodeOrder;
+using orders_internal::GetOrderFields;
 using orders_internal::kCommunityTag;
 using orders_internal::kOrderTag;
 using orders_internal::kVolunteerTag;
+using orders_internal::LocateOrder;
+using orders_internal::OrderLayout;
+using orders_internal::PutOrderFields;
 using orders_internal::TaggedKey;
 using Which = schema::Event::Body::Which;
 
@@ -33,20 +36,6 @@ Result<std::string*> OpenFixed(Rows* rows, const std::string& key, size_t fields
   if (!value.ok()) return value.status();
   *existed = !(*value)->empty();
   if (!OpenFixedRow(*value, fields)) {
-    return Status::Corruption("orders: row " + DescribeBytes(key) + " does not decode", seq);
-  }
-  return value;
-}
-
-// The pending value of the row at `key` (Rows::Mutable), decoded through `decode` into `*out`
-// when the row exists (`*existed`); a missing row leaves `*out` as it is.
-template <typename T, typename Decode>
-Result<std::string*> Load(Rows* rows, const std::string& key, Decode decode, uint64_t seq, T* out,
-                          bool* existed) {
-  Result<std::string*> value = rows->Mutable(key);
-  if (!value.ok()) return value.status();
-  *existed = !(*value)->empty();
-  if (*existed && !decode(**value, out)) {
     return Status::Corruption("orders: row " + DescribeBytes(key) + " does not decode", seq);
   }
   return value;
@@ -191,40 +180,68 @@ const char* OrderStateName(OrderState state) {
 
 Status OrdersProjection::Apply(const EventContext& context, Rows* rows) {
   MULIN_RETURN_IF_ERROR(ApplyMinutes(context, rows, &key_, &joined_));
+  const auto body = context.event.getBody();
   std::string_view order_id;
-  if (!OrderIdOf(context.event.getBody(), &order_id)) return Status::Ok();
-  Order order;
-  bool existed = false;
+  if (!OrderIdOf(body, &order_id)) return Status::Ok();
   TaggedKey(kOrderTag, order_id, {}, &key_);
-  Result<std::string*> order_row = Load(rows, key_, DecodeOrder, context.seq, &order, &existed);
+  Result<std::string*> order_row = rows->Mutable(key_);
   if (!order_row.ok()) return order_row.status();
-  if (!existed) order.community = context.event.getCommunityId();
+  std::string* const value = *order_row;
+  const bool existed = !value->empty();
+  // Placing and dispatching set a text of the order; every later step changes only its fixed
+  // fields, in place. The row's value stays where it is until the end of the batch (Rows), so the
+  // layout's views stay valid while the community's row is changed.
+  const bool sets_text =
+      body.which() == Which::ORDER_PLACED || body.which() == Which::ORDER_DISPATCHED;
+  Order order;
+  OrderLayout layout;
+  std::string_view community;
+  if (existed) {
+    if (!LocateOrder(*value, &layout)) {
+      return Status::Corruption("orders: row " + DescribeBytes(key_) + " does not decode",
+                                context.seq);
+    }
+    GetOrderFields(*value, layout, &order);
+    community = layout.community;
+    if (sets_text) {  // the row is encoded anew below
+      order.community = layout.community;
+      order.resident = layout.resident;
+      order.social_worker = layout.social_worker;
+      community = order.community;
+    }
+  } else {
+    order.community = context.event.getCommunityId();
+    community = order.community;
+  }
   const OrderState before = order.state;
   Advance(context, &order);
 
   bool counted = false;
-  TaggedKey(kCommunityTag, order.community, {}, &key_);
+  TaggedKey(kCommunityTag, community, {}, &key_);
   Result<std::string*> sums = OpenFixed(rows, key_, kCommunityFields, context.seq, &counted);
   if (!sums.ok()) return sums.status();
   if (existed) {
     const size_t field = static_cast<size_t>(before);
     if (FixedField(**sums, field) == 0) {
-      return Status::Corruption("orders: community " + order.community + " counts no order " +
-                                    OrderStateName(before) + " but " + std::string(order_id) +
-                                    " is",
+      return Status::Corruption("orders: community " + std::string(community) +
+                                    " counts no order " + OrderStateName(before) + " but " +
+                                    std::string(order_id) + " is",
                                 context.seq);
     }
     AddToField(*sums, field, -1);
   }
   AddToField(*sums, static_cast<size_t>(order.state), 1);
-  if (context.event.getBody().which() == Which::ORDER_RATED && order.rating >= 1 &&
-      order.rating <= kRatingValues) {
+  if (body.which() == Which::ORDER_RATED && order.rating >= 1 && order.rating <= kRatingValues) {
     AddToField(*sums, kRatingsField + order.rating - 1, 1);
     if (order.placed_us != 0) {
       AddToField(*sums, kPlacedToRatedField, order.rated_us - order.placed_us);
     }
   }
-  EncodeOrder(order, *order_row);
+  if (existed && !sets_text) {
+    PutOrderFields(order, layout, value);
+  } else {
+    EncodeOrder(order, value);
+  }
   return Status::Ok();
 }
 

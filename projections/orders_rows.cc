@@ -36,20 +36,61 @@ void EncodeOrder(const Order& o, std::string* value) {
       .I64(o.points);
 }
 
-bool DecodeOrder(std::string_view value, Order* o) {
+namespace {
+
+// Where each field after an order's texts lies, from placed_us on (the grammar in orders.h).
+constexpr size_t kPlacedAt = 0;
+constexpr size_t kRatedAt = kPlacedAt + 8;
+constexpr size_t kClosedAt = kRatedAt + 8;
+constexpr size_t kRatingAt = kClosedAt + 8;
+constexpr size_t kMinutesAt = kRatingAt + 1;
+constexpr size_t kPointsAt = kMinutesAt + 8;
+constexpr size_t kOrderFieldsBytes = kPointsAt + 8;
+
+}  // namespace
+
+bool LocateOrder(std::string_view value, OrderLayout* layout) {
   ValueReader r(value);
-  o->community = r.Str();
+  layout->community = r.StrView();
+  layout->state_at = value.size() - r.remaining();
   const uint8_t state = r.U8();
-  o->state = static_cast<OrderState>(state);
-  o->resident = r.Str();
-  o->social_worker = r.Str();
-  o->placed_us = r.I64();
-  o->rated_us = r.I64();
-  o->closed_us = r.I64();
-  o->rating = r.U8();
-  o->minutes = r.I64();
-  o->points = r.I64();
-  return r.ok() && state < kOrderStateCount;
+  layout->resident = r.StrView();
+  layout->social_worker = r.StrView();
+  layout->fields_at = value.size() - r.remaining();
+  return r.good() && r.remaining() == kOrderFieldsBytes && state < kOrderStateCount;
+}
+
+void GetOrderFields(std::string_view value, const OrderLayout& layout, Order* o) {
+  o->state = static_cast<OrderState>(value[layout.state_at]);
+  const char* at = value.data() + layout.fields_at;  // LocateOrder checked that they are there
+  o->placed_us = static_cast<int64_t>(LoadFixed(at + kPlacedAt, 8));
+  o->rated_us = static_cast<int64_t>(LoadFixed(at + kRatedAt, 8));
+  o->closed_us = static_cast<int64_t>(LoadFixed(at + kClosedAt, 8));
+  o->rating = static_cast<uint8_t>(at[kRatingAt]);
+  o->minutes = static_cast<int64_t>(LoadFixed(at + kMinutesAt, 8));
+  o->points = static_cast<int64_t>(LoadFixed(at + kPointsAt, 8));
+}
+
+void PutOrderFields(const Order& o, const OrderLayout& layout, std::string* value) {
+  char* const row = value->data();
+  StoreFixed(row + layout.state_at, static_cast<uint8_t>(o.state), 1);
+  char* const at = row + layout.fields_at;
+  StoreFixed(at + kPlacedAt, static_cast<uint64_t>(o.placed_us), 8);
+  StoreFixed(at + kRatedAt, static_cast<uint64_t>(o.rated_us), 8);
+  StoreFixed(at + kClosedAt, static_cast<uint64_t>(o.closed_us), 8);
+  StoreFixed(at + kRatingAt, o.rating, 1);
+  StoreFixed(at + kMinutesAt, static_cast<uint64_t>(o.minutes), 8);
+  StoreFixed(at + kPointsAt, static_cast<uint64_t>(o.points), 8);
+}
+
+bool DecodeOrder(std::string_view value, Order* o) {
+  OrderLayout layout;
+  if (!LocateOrder(value, &layout)) return false;
+  o->community = layout.community;
+  o->resident = layout.resident;
+  o->social_worker = layout.social_worker;
+  GetOrderFields(value, layout, o);
+  return true;
 }
 
 bool DecodeCommunity(std::string_view value, CommunityRow* c) {

@@ -31,6 +31,21 @@ void TaggedKey(char tag, std::string_view first, std::string_view second, std::s
 // Replaces `*value` (keeping its buffer).
 void EncodeOrder(const Order& order, std::string* value);
 bool DecodeOrder(std::string_view value, Order* order);
+
+// Where an order row's fields lie. Its three texts vary in length and the fields after them do
+// not, so a fold step that changes no text rewrites the state and the fields from placed_us on in
+// place (PutOrderFields), without decoding and re-encoding the row.
+struct OrderLayout {
+  std::string_view community, resident, social_worker;  // within the row's value
+  size_t state_at = 0;                                  // the state's byte
+  size_t fields_at = 0;                                 // placed_us, then the fields after it
+};
+// False when `value` does not decode as an order (DecodeOrder's checks: sizes and state).
+bool LocateOrder(std::string_view value, OrderLayout* layout);
+// The state and the fields from placed_us on; the texts of `*order` are left as they are.
+void GetOrderFields(std::string_view value, const OrderLayout& layout, Order* order);
+// Writes them back over the row (`layout` of the same value); the texts are not written.
+void PutOrderFields(const Order& order, const OrderLayout& layout, std::string* value);
 bool DecodeCommunity(std::string_view value, CommunityRow* row);
 bool DecodeVolunteer(std::string_view value, VolunteerService* volunteer);
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "projections/engine.h"
+#include "projections/orders_rows.h"
 #include "projections/standard.h"
 #include "tests/projections/ledger_events.h"
 #include "tests/projections/ledger_fixture.h"
@@ -190,6 +191,59 @@ TEST_F(ProjectionContentTest, OrdersStatesRatingsAndServiceMinutes) {
   ASSERT_EQ(1u, summary->top_volunteers.size());          // top 1 of 2
   EXPECT_EQ("V1", summary->top_volunteers[0].volunteer);  // 90 minutes; V2 also 90: id breaks it
   EXPECT_EQ(90, summary->top_volunteers[0].minutes);
+}
+
+// A step that changes no text of an order rewrites the row's fixed fields where they lie. A row
+// changed behind the fold's back so that it does not decode (a state past the last, a byte short
+// or over, a text's length past the end) stops the order's next step with its seq: nothing of the
+// batch is written, and the row stays as it was found.
+TEST_F(ProjectionContentTest, AnOrderRowThatDoesNotDecodeStopsTheOrdersNextStep) {
+  using orders_internal::OrderLayout;
+  const std::string key =
+      RowPrefix(kOrdersName) + orders_internal::TaggedKey(orders_internal::kOrderTag, "O3");
+  std::string stored;
+  ASSERT_TRUE(*ledger_.rows()->Get(key, &stored));
+  OrderLayout layout;
+  ASSERT_TRUE(orders_internal::LocateOrder(stored, &layout));
+  testing::LedgerEvents e(TimeOf(23), 23);
+  e.Points(W::HELD_POINTS_APPROVED, "xishan", "O3", {{"V2", 10}});  // 23
+  ledger_.Append(e.Take());
+
+  std::string bad_state = stored;
+  bad_state[layout.state_at] = static_cast<char>(kOrderStateCount);
+  std::string past_the_end = stored;
+  past_the_end[0] = '\x7f';  // the community's length, little-endian
+  for (const std::string& tampered :
+       {bad_state, stored.substr(0, stored.size() - 1), stored + '\0', past_the_end}) {
+    RowBatch batch;
+    batch.puts.emplace_back(key, tampered);
+    ASSERT_TRUE(ledger_.rows()->Commit(batch).ok());
+    auto refused = Engine(ledger_.rows(), set_.All()).CatchUp(*ledger_.log(), CatchUpOptions());
+    ASSERT_TRUE(refused.status().IsCorruption()) << refused.status().ToString();
+    EXPECT_EQ(23u, refused.status().seq());
+    EXPECT_NE(std::string::npos, refused.status().message().find("does not decode"));
+    std::string found;
+    ASSERT_TRUE(*ledger_.rows()->Get(key, &found));
+    EXPECT_EQ(tampered, found);
+  }
+
+  RowBatch restore;
+  restore.puts.emplace_back(key, stored);
+  ASSERT_TRUE(ledger_.rows()->Commit(restore).ok());
+  auto stats = Engine(ledger_.rows(), set_.All()).CatchUp(*ledger_.log(), CatchUpOptions());
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  auto o3 = ReadOrder(*ledger_.rows(), "O3");
+  ASSERT_TRUE(o3.ok() && o3->has_value());
+  EXPECT_EQ(OrderState::kClosed, (*o3)->state);
+  EXPECT_EQ("xishan", (*o3)->community);
+  EXPECT_EQ("R1", (*o3)->resident);
+  EXPECT_EQ("SW1", (*o3)->social_worker);
+  EXPECT_EQ(TimeOf(17), (*o3)->placed_us);
+  EXPECT_EQ(TimeOf(21), (*o3)->rated_us);
+  EXPECT_EQ(TimeOf(23), (*o3)->closed_us);
+  EXPECT_EQ(1, (*o3)->rating);
+  EXPECT_EQ(60, (*o3)->minutes);
+  EXPECT_EQ(10, (*o3)->points);
 }
 
 }  // namespace
