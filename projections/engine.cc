@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cassert>
 #include <memory>
+#include <optional>
 
 #include "ledger/event_codec.h"
 #include "projections/batch_committer.h"
 #include "projections/event_reader.h"
+#include "projections/huge_pages.h"
 
 namespace mulin::projections {
 namespace {
@@ -190,6 +192,10 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
       target - from >= options.batch_events_max) {
     committer = std::make_unique<internal::BatchCommitter>(store_);
   }
+  // A fold into memory writes every row it makes on fresh memory: on huge pages, it takes few
+  // page faults (huge_pages.h). A short catch-up makes few rows and keeps the thread's arena.
+  std::optional<HugePageScope> huge_pages;
+  if (pending->in_place() && target - from >= options.batch_events_max) huge_pages.emplace();
   internal::EventReader reader(log, from, target);
   for (auto chunk = reader.Next(); !chunk.empty(); chunk = reader.Next()) {
     for (const internal::DecodedRecord& record : chunk) {
