@@ -4,9 +4,9 @@
 // A fold into memory writes its rows and page entries on fresh memory, about 250 bytes an event.
 // With 4 KiB pages a fresh process takes a page fault every 16 events or so, and on a guest whose
 // page faults trap to the host a fresh fold of 1M events took 2.0-2.1 s against 1.6 s on huge
-// pages (bench/RESULTS.md §4), which take a fault every 8,000 events or so. Only for a thread that fills memory in
-// bulk: a server keeps 4 KiB pages for its steady state, where the writer's tail latency was
-// higher with huge pages everywhere (the same section).
+// pages (bench/RESULTS.md §4), which take a fault every 8,000 events or so. Only for a thread
+// that fills memory in bulk: a server keeps 4 KiB pages for its steady state, where the writer's
+// tail latency was higher with huge pages everywhere (the same section).
 //
 // Without jemalloc (the sanitizer builds), or where the arena cannot be made, a scope changes
 // nothing and active() is false. The kernel may still refuse huge pages (transparent_hugepage
