@@ -110,8 +110,7 @@ uint64_t ValueReader::U64() {
     ok_ = false;
     return 0;
   }
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(in_[i]);
+  const uint64_t value = LoadFixed(in_.data(), 8);
   in_.remove_prefix(8);
   return value;
 }

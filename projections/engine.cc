@@ -185,17 +185,17 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
   }
   std::vector<bool> advanced(projections_.size(), false);
   size_t in_batch = 0;
-  // Past one batch, the row writes of each batch overlap the fold of the next. A catch-up of a few
-  // events (the server's, after each write) does not pay for a thread.
+  // A catch-up of a few events (the server's, after each write) is folded as it comes.
+  const bool past_one_batch = target - from >= options.batch_events_max;
+  // Past one batch, the row writes of each batch overlap the fold of the next.
   std::unique_ptr<internal::BatchCommitter> committer;
-  if (!pending->in_place() && store_->CommitsBesideReads() &&
-      target - from >= options.batch_events_max) {
+  if (!pending->in_place() && store_->CommitsBesideReads() && past_one_batch) {
     committer = std::make_unique<internal::BatchCommitter>(store_);
   }
   // A fold into memory writes every row it makes on fresh memory: on huge pages, it takes few
-  // page faults (huge_pages.h). A short catch-up makes few rows and keeps the thread's arena.
+  // page faults (huge_pages.h).
   std::optional<HugePageScope> huge_pages;
-  if (pending->in_place() && target - from >= options.batch_events_max) huge_pages.emplace();
+  if (pending->in_place() && past_one_batch) huge_pages.emplace();
   internal::EventReader reader(log, from, target);
   for (auto chunk = reader.Next(); !chunk.empty(); chunk = reader.Next()) {
     for (const internal::DecodedRecord& record : chunk) {

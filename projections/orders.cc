@@ -12,6 +12,7 @@ namespace {
 
 using orders_internal::EncodeOrder;
 using orders_internal::GetOrderFields;
+using orders_internal::GetOrderTexts;
 using orders_internal::kCommunityTag;
 using orders_internal::kOrderTag;
 using orders_internal::kVolunteerTag;
@@ -204,9 +205,7 @@ Status OrdersProjection::Apply(const EventContext& context, Rows* rows) {
     GetOrderFields(*value, layout, &order);
     community = layout.community;
     if (sets_text) {  // the row is encoded anew below
-      order.community = layout.community;
-      order.resident = layout.resident;
-      order.social_worker = layout.social_worker;
+      GetOrderTexts(layout, &order);
       community = order.community;
     }
   } else {

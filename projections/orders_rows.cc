@@ -83,12 +83,16 @@ void PutOrderFields(const Order& o, const OrderLayout& layout, std::string* valu
   StoreFixed(at + kPointsAt, static_cast<uint64_t>(o.points), 8);
 }
 
-bool DecodeOrder(std::string_view value, Order* o) {
-  OrderLayout layout;
-  if (!LocateOrder(value, &layout)) return false;
+void GetOrderTexts(const OrderLayout& layout, Order* o) {
   o->community = layout.community;
   o->resident = layout.resident;
   o->social_worker = layout.social_worker;
+}
+
+bool DecodeOrder(std::string_view value, Order* o) {
+  OrderLayout layout;
+  if (!LocateOrder(value, &layout)) return false;
+  GetOrderTexts(layout, o);
   GetOrderFields(value, layout, o);
   return true;
 }

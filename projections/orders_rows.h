@@ -44,6 +44,8 @@ struct OrderLayout {
 bool LocateOrder(std::string_view value, OrderLayout* layout);
 // The state and the fields from placed_us on; the texts of `*order` are left as they are.
 void GetOrderFields(std::string_view value, const OrderLayout& layout, Order* order);
+// The three texts, copied out of the row.
+void GetOrderTexts(const OrderLayout& layout, Order* order);
 // Writes them back over the row (`layout` of the same value); the texts are not written.
 void PutOrderFields(const Order& order, const OrderLayout& layout, std::string* value);
 bool DecodeCommunity(std::string_view value, CommunityRow* row);
