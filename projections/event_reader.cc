@@ -4,6 +4,14 @@
 
 namespace mulin::projections::internal {
 
+namespace {
+
+// A waiting thread is woken when this many chunks are ready (the fold) or when no more than this
+// many are left (the reader).
+constexpr size_t kWakeAtChunks = kReaderChunksAhead / 2;
+
+}  // namespace
+
 EventReader::EventReader(const ledger::EventLog& log, uint64_t from_seq, uint64_t to_seq)
     : thread_(&EventReader::Run, this, &log, from_seq, to_seq) {}
 
@@ -12,16 +20,21 @@ EventReader::~EventReader() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
-  changed_.notify_all();
+  writable_.notify_one();
   thread_.join();
 }
 
 bool EventReader::Push(std::vector<DecodedRecord> chunk) {
   std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait(lock, [this] { return stop_ || chunks_.size() < kReaderChunksAhead; });
+  if (chunks_.size() >= kReaderChunksAhead) {
+    reader_waits_ = true;
+    ++waits_.reader;
+    writable_.wait(lock, [this] { return stop_ || chunks_.size() <= kWakeAtChunks; });
+    reader_waits_ = false;
+  }
   if (stop_) return false;
   chunks_.push_back(std::move(chunk));
-  changed_.notify_all();
+  if (fold_waits_ && chunks_.size() >= kWakeAtChunks) readable_.notify_one();
   return true;
 }
 
@@ -67,16 +80,21 @@ void EventReader::Run(const ledger::EventLog* log, uint64_t from_seq, uint64_t t
   std::lock_guard<std::mutex> lock(mu_);
   status_ = problem;
   done_ = true;
-  changed_.notify_all();
+  readable_.notify_one();
 }
 
 std::vector<DecodedRecord> EventReader::Next() {
   std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait(lock, [this] { return done_ || !chunks_.empty(); });
+  if (chunks_.empty() && !done_) {
+    fold_waits_ = true;
+    ++waits_.fold;
+    readable_.wait(lock, [this] { return done_ || chunks_.size() >= kWakeAtChunks; });
+    fold_waits_ = false;
+  }
   if (chunks_.empty()) return {};
   std::vector<DecodedRecord> chunk = std::move(chunks_.front());
   chunks_.pop_front();
-  changed_.notify_all();
+  if (reader_waits_ && chunks_.size() <= kWakeAtChunks) writable_.notify_one();
   return chunk;
 }
 
@@ -88,6 +106,11 @@ void EventReader::Recycle(std::vector<DecodedRecord> chunk) {
 Status EventReader::status() {
   std::lock_guard<std::mutex> lock(mu_);
   return status_;
+}
+
+EventReader::Waits EventReader::waits() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waits_;
 }
 
 }  // namespace mulin::projections::internal
