@@ -1,7 +1,8 @@
 // projection_rebuild_bench: how fast every projection (balances, audit, fund, orders) is rebuilt
 // from seq 1, into each kind of space the read side builds into, against the floor in the same
-// run: reading, decoding and computing domain::Postings for every event and writing no row; and,
-// for the rebuilds into RocksDB, the row writes they commit, replayed into RocksDB without a fold.
+// run: reading, decoding and computing domain::Postings for every event and writing no row, on
+// one thread and on the engine's reading thread (handed to a fold that does nothing); and, for
+// the rebuilds into RocksDB, the row writes they commit, replayed into RocksDB without a fold.
 // Budget (DESIGN §8): projection rebuild ≥ 1M events/s.
 //
 // Usage: projection_rebuild_bench [--events N] [--dir DIR] [--runs R] [--only TEXT]
@@ -30,6 +31,7 @@
 #include "ledger/event_log.h"
 #include "ledger/store.h"
 #include "projections/engine.h"
+#include "projections/event_reader.h"
 #include "projections/standard.h"
 #include "tests/projections/random_stream.h"
 
@@ -128,6 +130,25 @@ uint64_t DecodeAndPost(const ledger::EventLog& log) {
   return postings > 0 ? events : 0;
 }
 
+// The same work on the engine's reading thread, handed over in chunks to a fold that only counts
+// them: what the hand-off between the two threads costs over the floor.
+uint64_t ReadOnItsThread(const ledger::EventLog& log) {
+  uint64_t events = 0;
+  uint64_t postings = 0;
+  proj::internal::EventReader reader(log, 1, log.head().seq);
+  for (auto chunk = reader.Next(); !chunk.empty(); chunk = reader.Next()) {
+    for (const proj::internal::DecodedRecord& record : chunk) postings += record.postings.size();
+    events += chunk.size();
+    reader.Recycle(std::move(chunk));
+  }
+  if (!reader.status().ok()) return 0;
+  const proj::internal::EventReader::Waits waits = reader.waits();
+  std::printf("  the reading thread slept %llu times for room, the fold %llu times for chunks\n",
+              static_cast<unsigned long long>(waits.reader),
+              static_cast<unsigned long long>(waits.fold));
+  return postings > 0 ? events : 0;
+}
+
 uint64_t Fold(const ledger::EventLog& log, proj::RowStore* rows,
               const std::vector<proj::Projection*>& projections) {
   Result<proj::CatchUpStats> stats =
@@ -186,6 +207,8 @@ std::vector<Row> MeasureAll(ledger::Store* store, const ledger::EventLog& log, c
   std::vector<Row> rows;
   rows.push_back(Measure("floor: read + decode + Postings", args, args.events,
                          [&] { return DecodeAndPost(log); }));
+  rows.push_back(Measure("floor, on the fold's reading thread", args, args.events,
+                         [&] { return ReadOnItsThread(log); }));
   const std::string writes_alone = "floor: its row writes alone into scratch RocksDB";
   if (writes_alone.find(args.only) != std::string::npos) {
     const std::vector<proj::RowBatch> batches = RecordRowWrites(log);
