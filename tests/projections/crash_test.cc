@@ -14,7 +14,6 @@
 #include "projections/engine.h"
 #include "projections/standard.h"
 #include "tests/projections/ledger_fixture.h"
-#include "tests/projections/random_stream.h"
 #include "tests/support/temp_dir.h"
 
 namespace mulin::projections {
@@ -32,9 +31,7 @@ class ProjectionCrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ledger_.Open();
-    testing::RandomStream stream(31);
-    ledger_.Append(stream.Next(kEvents));
-    head_ = ledger_.log()->head().seq;
+    head_ = ledger_.AppendRandomEvents(31, kEvents);
     ledger_.Close();  // the child opens it: RocksDB allows one writer process
   }
 

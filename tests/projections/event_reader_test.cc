@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "tests/projections/ledger_fixture.h"
-#include "tests/projections/random_stream.h"
 #include "tests/support/temp_dir.h"
 
 namespace mulin::projections::internal {
@@ -22,9 +21,7 @@ class EventReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ledger_.Open();
-    testing::RandomStream stream(31);
-    ledger_.Append(stream.Next(kEvents));
-    head_ = ledger_.log()->head().seq;
+    head_ = ledger_.AppendRandomEvents(31, kEvents);
   }
 
   // Every chunk from..to, checking seq order; sleeps `per_chunk` after taking each.

@@ -12,6 +12,7 @@
 #include "ledger/event_log.h"
 #include "ledger/store.h"
 #include "projections/row_store.h"
+#include "tests/projections/random_stream.h"
 #include "tests/support/temp_dir.h"
 
 namespace mulin::testing {
@@ -93,6 +94,14 @@ class LedgerFixture {
       Status s = log_->Append(chunk, {});
       ASSERT_TRUE(s.ok()) << s.ToString();
     }
+  }
+
+  // Appends `count` or more random rule-abiding events (testing::RandomStream(seed)); returns the
+  // head's seq.
+  uint64_t AppendRandomEvents(uint64_t seed, size_t count) {
+    RandomStream stream(seed);
+    Append(stream.Next(count));
+    return log_->head().seq;
   }
 
   ledger::Store* store() { return store_.get(); }
