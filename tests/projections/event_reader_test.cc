@@ -24,7 +24,8 @@ class EventReaderTest : public ::testing::Test {
     head_ = ledger_.AppendRandomEvents(31, kEvents);
   }
 
-  // Every chunk from..to, checking seq order; sleeps `per_chunk` after taking each.
+  // Takes every chunk left, checking that the seqs run on from `from`; sleeps `per_chunk` after
+  // each. Returns how many chunks it took.
   uint64_t ReadAll(EventReader* reader, uint64_t from, std::chrono::microseconds per_chunk) {
     uint64_t next = from;
     uint64_t chunks = 0;
