@@ -4,6 +4,7 @@
 #include <kj/exception.h>
 
 #include <cstring>
+#include <new>
 
 #include "ledger/event_check.h"
 #include "ledger/record_format.h"
@@ -56,9 +57,11 @@ Result<int64_t> CheckWords(kj::ArrayPtr<const capnp::word> words, uint64_t seq) 
                  options.traversalLimitInWords = 2 * words.size() + kTraversalSlackWords;
                  options.nestingLimit = kEventNestingMax;
                  capnp::FlatArrayMessageReader reader(words, options);
-                 object_words = internal::ReadEveryPointer(reader.getRoot<capnp::AnyStruct>());
+                 const capnp::AnyStruct::Reader root = reader.getRoot<capnp::AnyStruct>();
+                 object_words = internal::ReadEveryPointer(root);
                  if (object_words > words.size()) return;
-                 schema::Event::Reader event = reader.getRoot<schema::Event>();
+                 // The root as an Event, without reading its pointer again (it was checked).
+                 schema::Event::Reader event = root.as<schema::Event>();
                  kind = static_cast<uint16_t>(event.getBody().which());
                  envelope_seq = event.getSeq();
                  recorded_at_us = event.getRecordedAtUs();
@@ -86,21 +89,51 @@ Result<int64_t> CheckWords(kj::ArrayPtr<const capnp::word> words, uint64_t seq) 
 
 }  // namespace
 
+// A decoded event's reader, followed in the same allocation by the words it reads. Each decoded
+// event used to take two allocations (the words, then the reader) and free both: about 470 of the
+// 8.8k instructions an event of the fold's reading thread (callgrind).
+struct DecodedEvent::Block {
+  Block(kj::ArrayPtr<const capnp::word> words, const capnp::ReaderOptions& options)
+      : reader(words, options) {}
+  capnp::FlatArrayMessageReader reader;
+};
+
+namespace {
+
+// Raw memory for a Block and `words` words after it; freed as raw memory until a Block lives in it.
+struct RawDeleter {
+  void operator()(void* raw) const { ::operator delete(raw); }
+};
+
+}  // namespace
+
+void DecodedEvent::BlockDeleter::operator()(Block* block) const {
+  block->~Block();
+  ::operator delete(block);
+}
+
 Result<DecodedEvent> DecodeEvent(std::string_view payload, uint64_t seq) {
   MULIN_RETURN_IF_ERROR(CheckFraming(payload, seq));
-  DecodedEvent decoded;
   // Stored bytes carry no alignment guarantee; Cap'n Proto readers need 8-byte alignment.
-  decoded.words_ = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
-  std::memcpy(decoded.words_.begin(), payload.data(), payload.size());
-  Result<int64_t> checked = CheckWords(decoded.words_, seq);
+  static_assert(sizeof(DecodedEvent::Block) % alignof(capnp::word) == 0,
+                "the words after a Block must be aligned for Cap'n Proto");
+  const size_t word_count = payload.size() / sizeof(capnp::word);
+  std::unique_ptr<void, RawDeleter> raw(
+      ::operator new(sizeof(DecodedEvent::Block) + payload.size()));
+  capnp::word* words =
+      reinterpret_cast<capnp::word*>(static_cast<char*>(raw.get()) + sizeof(DecodedEvent::Block));
+  std::memcpy(words, payload.data(), payload.size());
+  const kj::ArrayPtr<const capnp::word> message(words, word_count);
+  Result<int64_t> checked = CheckWords(message, seq);
   if (!checked.ok()) return checked.status();
   // The checks proved one full read costs no more than the message; callers get many reads.
   capnp::ReaderOptions options;
-  options.traversalLimitInWords =
-      (decoded.words_.size() + kTraversalSlackWords) * kEventReadPassesMax;
+  options.traversalLimitInWords = (word_count + kTraversalSlackWords) * kEventReadPassesMax;
   options.nestingLimit = kEventNestingMax;
-  decoded.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(decoded.words_, options);
-  decoded.event_ = decoded.reader_->getRoot<schema::Event>();
+  DecodedEvent decoded;
+  decoded.block_.reset(new (raw.get()) DecodedEvent::Block(message, options));
+  raw.release();  // the Block owns it now
+  decoded.event_ = decoded.block_->reader.getRoot<schema::Event>();
   return decoded;
 }
 

@@ -325,6 +325,29 @@ std::string EventOfExactlyTheLimit(uint64_t seq) {
   }
 }
 
+// A decoded event owns its reader and the words it reads in one allocation: moving the event (as
+// vectors of decoded records do when they grow) must leave it readable, at any payload size.
+TEST_F(LogBadInputTest, DecodedEventsStayReadableWhenMoved) {
+  std::vector<DecodedEvent> events;
+  for (uint64_t seq = 1; seq <= 200; ++seq) {
+    const std::string payload = RedemptionPayload(seq);
+    Result<DecodedEvent> decoded = DecodeEvent(payload, seq);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    events.push_back(std::move(decoded).value());  // grows the vector: earlier events move
+  }
+  for (uint64_t seq = 1; seq <= events.size(); ++seq) {
+    const DecodedEvent& event = events[seq - 1];
+    EXPECT_EQ(seq, event.event().getSeq());
+    EXPECT_EQ("", ReadEverything(event)) << "seq " << seq;
+  }
+  // And one at the log's largest payload.
+  Result<DecodedEvent> largest = DecodeEvent(EventOfExactlyTheLimit(7), 7);
+  ASSERT_TRUE(largest.ok()) << largest.status().ToString();
+  DecodedEvent moved = std::move(largest).value();
+  EXPECT_EQ(7u, moved.event().getSeq());
+  EXPECT_EQ("", ReadEverything(moved));
+}
+
 TEST_F(LogBadInputTest, PayloadAtTheLimitIsTakenAndOneWordMoreIsRefused) {
   const std::string at_limit = EventOfExactlyTheLimit(5);
   ASSERT_EQ(kRecordPayloadBytesMax, at_limit.size());
