@@ -234,7 +234,7 @@ std::vector<Row> MeasureAll(ledger::Store* store, const ledger::EventLog& log, c
   }));
   rocksdb::WriteOptions write_options;
   write_options.sync = false;  // as `mulin projections rebuild` writes
-  proj::RocksRowStore stored(store->db(), store->projections(), write_options, false);
+  proj::RocksRowStore stored(*store, write_options, false);
   rows.push_back(Measure("all four dropped and rebuilt in place", args, args.events, [&] {
     proj::StandardProjections set;
     proj::Engine engine(&stored, set.All());

@@ -1,5 +1,6 @@
 #include "ledger/store.h"
 
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -159,6 +160,46 @@ Status NoLedgerAt(const std::string& dir) {
                           " (create one with a write command, or set --db / MULIN_DB)");
 }
 
+// The rows database's directory inside the ledger's.
+constexpr const char* kRowsDir = "projections";
+
+// Opens the database of the stored projections' rows in <dir>/projections, creating it on a
+// writable open. A read-only open retries while the files change under it, as the ledger's does
+// (MarkFiles). A read-only open of a ledger that has no rows database yet (one written before it
+// existed, and not opened for writing since) gets an empty one in memory, kept alive by `*env`:
+// its readers then fold the whole log, as they would with no stored rows.
+Status OpenRowsDb(const std::string& dir, bool read_only, std::unique_ptr<rocksdb::Env>* env,
+                  std::unique_ptr<rocksdb::DB>* db) {
+  const std::string path = dir + "/" + kRowsDir;
+  rocksdb::Options options;
+  options.create_if_missing = !read_only;
+  options.paranoid_checks = true;
+  options.max_background_jobs = 2;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  std::error_code ignored;
+  if (read_only && !std::filesystem::exists(path + "/CURRENT", ignored)) {
+    env->reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    options.env = env->get();
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, "/" + std::string(kRowsDir), &raw);
+    db->reset(raw);
+    return FromRocks(s, "opening an empty projections database in memory");
+  }
+  if (!read_only) options.info_log = OpenInfoLog(path, options.info_log_level);
+  rocksdb::Status s;
+  for (int attempt = 1;; ++attempt) {
+    const FileMark before = read_only ? MarkFiles(path) : FileMark();
+    rocksdb::DB* raw = nullptr;
+    s = read_only ? rocksdb::DB::OpenForReadOnly(options, path, &raw)
+                  : rocksdb::DB::Open(options, path, &raw);
+    db->reset(raw);
+    if (!read_only || attempt == kReadOnlyOpenAttempts || MarkFiles(path) == before) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kReadOnlyRetryMs));
+  }
+  return FromRocks(s, "opening the projections database " + path);
+}
+
 // Says who holds the ledger: `mulin serve` leaves its address in kServingFile while it runs.
 std::string BusyMessage(const std::string& dir) {
   std::ifstream serving(dir + "/" + kServingFile);
@@ -207,19 +248,18 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   }
 
   // A read-only open cannot create a family, and opening one that is missing fails: it opens the
-  // families the ledger has (an older ledger lacks `receipts`, which only the writer reads).
-  std::vector<std::string> existing;
-  if (options.read_only) {
-    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
-    if (!listed.ok()) existing.clear();  // the open below reports what is wrong
-  }
+  // families the ledger has (an older ledger lacks `receipts`, which only the writer reads). The
+  // family that held the projections' rows before they had a database of their own is opened only
+  // where it exists, and a writable open drops it (below).
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  std::vector<int> opened;  // the Family of each descriptor
+  std::vector<std::string> existing;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+  if (!listed.ok()) existing.clear();  // a new ledger; or the open below reports what is wrong
+  std::vector<int> opened;             // the Family of each descriptor
   for (int f = 0; f < kFamilyCount; ++f) {
-    if (f == kReceipts && options.read_only &&
-        std::find(existing.begin(), existing.end(), kFamilyNames[f]) == existing.end()) {
-      continue;
-    }
+    const bool exists =
+        std::find(existing.begin(), existing.end(), kFamilyNames[f]) != existing.end();
+    if (!exists && (f == kLegacyProjections || (f == kReceipts && options.read_only))) continue;
     rocksdb::ColumnFamilyOptions cf = f == kEvents      ? EventFamilyOptions()
                                       : f == kRequests  ? PointLookupFamilyOptions()
                                       : f == kSnapshots ? SnapshotFamilyOptions()
@@ -229,6 +269,13 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     opened.push_back(f);
   }
 
+  // A read-only open takes the rows first: they are folded from the log only as far as it was
+  // when they were written, so their checkpoints are never past the head read after them.
+  std::unique_ptr<rocksdb::Env> rows_env;
+  std::unique_ptr<rocksdb::DB> rows_db;
+  if (options.read_only) {
+    MULIN_RETURN_IF_ERROR(OpenRowsDb(dir, true, &rows_env, &rows_db));
+  }
   std::unique_ptr<Store> store;
   rocksdb::Status s;
   for (int attempt = 1;; ++attempt) {
@@ -253,6 +300,20 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     }
     return FromRocks(s, "opening ledger " + dir);
   }
+  if (!options.read_only) {
+    // The rows of an older ledger's `projections` family are rebuilt in the rows database by the
+    // next catch-up (the follower of `mulin serve`, `mulin projections`); the family goes.
+    rocksdb::ColumnFamilyHandle*& legacy = store->handles_[kLegacyProjections];
+    if (legacy != nullptr) {
+      MULIN_RETURN_IF_ERROR(FromRocks(store->db_->DropColumnFamily(legacy),
+                                      "dropping the old projections family of " + dir));
+      store->db_->DestroyColumnFamilyHandle(legacy).PermitUncheckedError();
+      legacy = nullptr;
+    }
+    MULIN_RETURN_IF_ERROR(OpenRowsDb(dir, false, &rows_env, &rows_db));
+  }
+  store->rows_env_ = std::move(rows_env);
+  store->rows_db_ = std::move(rows_db);
   return store;
 }
 
@@ -264,17 +325,38 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
 // table file per command.
 constexpr uint64_t kFlushAtCloseBytesMin = 4 << 20;
 
-Store::~Store() {
-  if (!db_) return;
+namespace {
+
+// A clean close flushes `families` of `db` when their memtables hold kFlushAtCloseBytesMin or more.
+// A failed flush costs the next open time, never data: the WAL still holds everything.
+void FlushAtClose(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& families) {
   uint64_t memtable_bytes = 0;
-  if (!read_only_ &&
-      db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables,
-                                    &memtable_bytes) &&
+  if (db->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables,
+                                   &memtable_bytes) &&
       memtable_bytes >= kFlushAtCloseBytesMin) {
     rocksdb::FlushOptions flush;
     flush.wait = true;
-    // A failed flush costs the next open time, never data: the WAL still holds everything.
-    db_->Flush(flush, handles_).PermitUncheckedError();
+    db->Flush(flush, families).PermitUncheckedError();
+  }
+}
+
+}  // namespace
+
+Store::~Store() {
+  if (rows_db_) {
+    if (!read_only_) {
+      FlushAtClose(rows_db_.get(), {rows_db_->DefaultColumnFamily()});
+      rows_db_->Close().PermitUncheckedError();
+    }
+    rows_db_.reset();
+  }
+  if (!db_) return;
+  if (!read_only_) {
+    std::vector<rocksdb::ColumnFamilyHandle*> open;
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+      if (handle != nullptr) open.push_back(handle);
+    }
+    FlushAtClose(db_.get(), open);
   }
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ledger/status.h"
+#include "ledger/store.h"
 #include "projections/fold_rows.h"
 
 namespace mulin::projections {
@@ -79,6 +80,10 @@ class RocksRowStore final : public RowStore {
   // refuses Commit.
   RocksRowStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
                 const rocksdb::WriteOptions& write_options, bool read_only);
+  // The stored projections of `store` (ledger::Store::projections_db), which it borrows.
+  RocksRowStore(const ledger::Store& store, const rocksdb::WriteOptions& write_options,
+                bool read_only)
+      : RocksRowStore(store.projections_db(), store.projections(), write_options, read_only) {}
   Result<bool> Get(const std::string& key, std::string* value) const override;
   std::unique_ptr<RowIterator> NewIterator() const override;
   Status Commit(RowBatch batch) override;

@@ -76,8 +76,7 @@ class LedgerFixture {
     log_ = std::move(log).value();
     rocksdb::WriteOptions write_options;
     write_options.sync = false;
-    rows_ = std::make_unique<projections::RocksRowStore>(store_->db(), store_->projections(),
-                                                         write_options, read_only);
+    rows_ = std::make_unique<projections::RocksRowStore>(*store_, write_options, read_only);
   }
 
   void Close() {

@@ -92,7 +92,7 @@ TEST_F(ProjectionReconcileTest, RowChangedMissingOrAddedBehindItsBackIsListed) {
   CatchUpStored();
   Put(BalanceKey("fund:xishan", Unit::FEN), ValueWriter().I64(999).U64(1).U64(2).Finish());
   ASSERT_TRUE(ledger_.store()
-                  ->db()
+                  ->projections_db()
                   ->Delete(rocksdb::WriteOptions(), ledger_.store()->projections(),
                            BalanceKey("merchant:M1", Unit::FEN))
                   .ok());
@@ -137,7 +137,7 @@ TEST_F(ProjectionReconcileTest, MovedCheckpointIsListedWithWhatItDoubleCounts) {
 
   // Deleted, leaving its rows behind.
   ASSERT_TRUE(ledger_.store()
-                  ->db()
+                  ->projections_db()
                   ->Delete(rocksdb::WriteOptions(), ledger_.store()->projections(),
                            CheckpointKey(kFundName))
                   .ok());

@@ -26,7 +26,7 @@ int RunMaintain(const Globals& globals, const std::vector<std::string>& rebuild)
   // redoes exactly what was lost.
   rocksdb::WriteOptions write_options;
   write_options.sync = false;
-  proj::RocksRowStore rows((*store)->db(), (*store)->projections(), write_options, false);
+  proj::RocksRowStore rows(**store, write_options, false);
   proj::StandardProjections set;
   proj::Engine engine(&rows, set.All());
   for (const std::string& name : rebuild) {
@@ -47,7 +47,7 @@ int RunStatus(const Globals& globals) {
   Result<Ledger> ledger = OpenForRead(globals);
   if (!ledger.ok()) return Fail("projections", ledger.status());
   ledger::Store* store = ledger->store.get();
-  proj::RocksRowStore stored(store->db(), store->projections(), rocksdb::WriteOptions(), true);
+  proj::RocksRowStore stored(*store, rocksdb::WriteOptions(), true);
   proj::StandardProjections set;
   const uint64_t head = ledger->log->head().seq;
   for (proj::Projection* projection : set.All()) {

@@ -29,7 +29,7 @@ void ProjectionFollower::Run() {
   // exactly what was lost (the log is synced; projections are derived from it).
   rocksdb::WriteOptions write_options;
   write_options.sync = false;
-  projections::RocksRowStore rows(store_->db(), store_->projections(), write_options, false);
+  projections::RocksRowStore rows(*store_, write_options, false);
   projections::StandardProjections set;
   projections::Engine engine(&rows, set.All());
   // Nothing else writes the projections while the server holds the ledger.

@@ -49,8 +49,7 @@ Result<std::unique_ptr<View>> OpenView(const Globals& globals,
   if (!ledger.ok()) return ledger.status();
   view->ledger = std::move(ledger).value();
   ledger::Store* store = view->ledger.store.get();
-  view->stored = std::make_unique<proj::RocksRowStore>(store->db(), store->projections(),
-                                                       rocksdb::WriteOptions(), true);
+  view->stored = std::make_unique<proj::RocksRowStore>(*store, rocksdb::WriteOptions(), true);
   std::vector<proj::Projection*> needed;
   for (std::string_view name : names) needed.push_back(view->set.Find(name));
   auto overlay = std::make_unique<proj::OverlayRowStore>(view->stored.get());
@@ -270,7 +269,7 @@ int RunReconcile(const Globals& globals, bool json, size_t differences_max) {
   Result<Ledger> ledger = OpenForRead(globals, /*check_head=*/false);
   if (!ledger.ok()) return Fail("reconcile", ledger.status());
   ledger::Store* store = ledger->store.get();
-  proj::RocksRowStore stored(store->db(), store->projections(), rocksdb::WriteOptions(), true);
+  proj::RocksRowStore stored(*store, rocksdb::WriteOptions(), true);
   proj::ReconcileOptions options;
   options.differences_max = differences_max;
   std::optional<ProgressLine> progress;
