@@ -38,7 +38,7 @@ struct ReconcileReport {
   bool ok() const { return chain.ok() && differences_total == 0; }
 };
 
-// `stored` holds the stored projections (the ledger's `projections` family); it is only read.
+// `stored` holds the stored projections (ledger::Store::projections_db); it is only read.
 // An error means reconciliation could not run (I/O); everything it found is in the report.
 Result<ReconcileReport> Reconcile(const ledger::EventLog& log, const RowStore& stored,
                                   const ReconcileOptions& options);

@@ -1,6 +1,7 @@
 // RowStore: the sorted key-value space projection rows live in, and its three kinds.
 //
-//   RocksRowStore    — a RocksDB column family: the ledger's `projections` family, or a scratch
+//   RocksRowStore    — a RocksDB column family: the ledger's stored projections (the database
+//                      in <ledger>/projections, ledger::Store::projections_db), or a scratch
 //                      database (ScratchDb) that reconcile builds into and deletes afterwards.
 //   MemoryRowStore   — a sorted map: scratch space for "as of seq N" builds.
 //   OverlayRowStore  — writes land in memory on top of a read-only base, so a read-only ledger's
