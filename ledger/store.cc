@@ -13,14 +13,20 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
-#include "ledger/append_memtable.h"
 #include "ledger/point_memtable.h"
+#include "ledger/store_families.h"
 
 namespace mulin::ledger {
 namespace {
+
+using internal::EventFamilyOptions;
+using internal::OpenInfoLog;
+using internal::PointLookupFamilyOptions;
+using internal::SnapshotFamilyOptions;
 
 const char* const kFamilyNames[] = {rocksdb::kDefaultColumnFamilyName.c_str(),
                                     "events",
@@ -29,85 +35,6 @@ const char* const kFamilyNames[] = {rocksdb::kDefaultColumnFamilyName.c_str(),
                                     "snapshots",
                                     "projections",
                                     "receipts"};
-
-rocksdb::ColumnFamilyOptions EventFamilyOptions() {
-  rocksdb::ColumnFamilyOptions options;
-  // Keys arrive in ascending order and are never overwritten: level compaction moves each record
-  // down once, and whole-key bloom filters help the point reads of `mulin history` et al. The
-  // memtable keeps entries in the order they arrive, which is their order (append_memtable.h).
-  rocksdb::BlockBasedTableOptions table;
-  table.block_size = 16 * 1024;
-  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  options.compression = rocksdb::kLZ4Compression;
-  options.memtable_factory = std::make_shared<AppendMemTableFactory>();
-  return options;
-}
-
-// Request keys ("actor\x1frequest-id") and receipt keys (kind + redemption or sale id) are only
-// ever read by exact key, never iterated but by checks and flushes, and nearly every look-up
-// misses (a new request id, a new redemption's id): whole-key bloom filters in the tables and in
-// the memtable answer a miss without searching. Keys arrive in random order, so the memtable is a
-// hash of short lists (ledger/point_memtable.h) rather than a skip list: an insert touches one
-// bucket instead of walking a search path of log(n) random keys on the commit path (for receipts
-// in one skip list that was 23k instructions per redemption, callgrind of writer_bench), and the
-// flush sorts the entries once. No prefix extractor: every read is by whole key, and RocksDB's
-// iterators over the family then ask the memtable for a total order.
-// Blocks of 16 KiB, as in `events`: the bloom filter answers nearly every miss without a block,
-// and each block a flush writes costs LZ4 a fresh 16 KiB stream state. With RocksDB's default
-// 4 KiB these families made two thirds of the blocks; at 16 KiB the flush thread ran 18.5M fewer
-// instructions over 30,000 appends, 4% of its work (callgrind, writer_bench --events 30000
-// --runs 1 --appends-only 1).
-constexpr size_t kPointMemtableBuckets = 256 * 1024;
-
-rocksdb::ColumnFamilyOptions PointLookupFamilyOptions() {
-  rocksdb::ColumnFamilyOptions options;
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.whole_key_filtering = true;
-  table.block_size = 16 * 1024;
-  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  options.memtable_whole_key_filtering = true;
-  options.memtable_prefix_bloom_size_ratio = 0.05;  // the memtable's bloom filter, whole keys here
-  options.memtable_factory = std::make_shared<PointKeyMemTableFactory>(kPointMemtableBuckets);
-  options.compression = rocksdb::kLZ4Compression;
-  return options;
-}
-
-// RocksDB's own info log aborts the process (an assertion left on in Debian's librocksdb) on the
-// first line it writes after a write to it failed, as on a full disk, and RocksDB logs from its
-// background threads while it recovers from that very error. Diagnostics must never take the
-// ledger down, so the info log is written with stdio, whose failures are dropped with the line.
-class InfoLog final : public rocksdb::Logger {
- public:
-  InfoLog(std::FILE* file, rocksdb::InfoLogLevel level) : rocksdb::Logger(level), file_(file) {}
-  ~InfoLog() override { std::fclose(file_); }
-
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    std::lock_guard<std::mutex> lock(mu_);
-    std::fprintf(
-        file_, "%lld ",
-        static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(now).count()));
-    std::vfprintf(file_, format, ap);
-    std::fputc('\n', file_);
-    std::fflush(file_);
-  }
-
- private:
-  std::mutex mu_;
-  std::FILE* file_;
-};
-
-// The info log of a ledger opened for writing: <dir>/LOG, appended to. Read-only opens keep
-// RocksDB's default, which writes nothing to the ledger directory.
-std::shared_ptr<rocksdb::Logger> OpenInfoLog(const std::string& dir, rocksdb::InfoLogLevel level) {
-  std::error_code ignored;
-  std::filesystem::create_directories(dir, ignored);
-  std::FILE* file = std::fopen((dir + "/LOG").c_str(), "ae");
-  if (file == nullptr) return nullptr;  // RocksDB then opens its own, as it would anyway
-  return std::make_shared<InfoLog>(file, level);
-}
 
 // A read-only open beside a live writer reads the MANIFEST, then the write-ahead logs and tables
 // it implies. A flush or compaction finishing in between deletes a log or a table that the open
@@ -141,14 +68,16 @@ FileMark MarkFiles(const std::string& dir) {
   return mark;
 }
 
-// One key ("latest"), rewritten with the whole writer state every snapshot interval: a value of
-// tens to hundreds of MB that is written once, read once at start-up and soon compacted away.
-// Compressing it bought little space and cost the most of all at start-up: at 1.1M events,
-// Snappy-decompressing the snapshot was 19% of Writer::Open's instructions (callgrind).
-rocksdb::ColumnFamilyOptions SnapshotFamilyOptions() {
-  rocksdb::ColumnFamilyOptions options;
-  options.compression = rocksdb::kNoCompression;
-  return options;
+// Runs `open` on the database in `dir` once for a writable open; for a read-only one, again until
+// the files it read stayed as they were (or the attempts run out). Returns the last open's status.
+rocksdb::Status OpenConsistently(const std::string& dir, bool read_only,
+                                 const std::function<rocksdb::Status()>& open) {
+  for (int attempt = 1;; ++attempt) {
+    const FileMark before = read_only ? MarkFiles(dir) : FileMark();
+    rocksdb::Status s = open();
+    if (!read_only || attempt == kReadOnlyOpenAttempts || MarkFiles(dir) == before) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kReadOnlyRetryMs));
+  }
 }
 
 bool IsLockError(const rocksdb::Status& status) {
@@ -187,16 +116,13 @@ Status OpenRowsDb(const std::string& dir, bool read_only, std::unique_ptr<rocksd
     return FromRocks(s, "opening an empty projections database in memory");
   }
   if (!read_only) options.info_log = OpenInfoLog(path, options.info_log_level);
-  rocksdb::Status s;
-  for (int attempt = 1;; ++attempt) {
-    const FileMark before = read_only ? MarkFiles(path) : FileMark();
+  rocksdb::Status s = OpenConsistently(path, read_only, [&] {
     rocksdb::DB* raw = nullptr;
-    s = read_only ? rocksdb::DB::OpenForReadOnly(options, path, &raw)
-                  : rocksdb::DB::Open(options, path, &raw);
+    rocksdb::Status opened = read_only ? rocksdb::DB::OpenForReadOnly(options, path, &raw)
+                                       : rocksdb::DB::Open(options, path, &raw);
     db->reset(raw);
-    if (!read_only || attempt == kReadOnlyOpenAttempts || MarkFiles(path) == before) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(kReadOnlyRetryMs));
-  }
+    return opened;
+  });
   return FromRocks(s, "opening the projections database " + path);
 }
 
@@ -277,22 +203,20 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     MULIN_RETURN_IF_ERROR(OpenRowsDb(dir, true, &rows_env, &rows_db));
   }
   std::unique_ptr<Store> store;
-  rocksdb::Status s;
-  for (int attempt = 1;; ++attempt) {
-    const FileMark before = options.read_only ? MarkFiles(dir) : FileMark();
+  const rocksdb::Status s = OpenConsistently(dir, options.read_only, [&] {
     store.reset(new Store());
     store->dir_ = dir;
     store->read_only_ = options.read_only;
     rocksdb::DB* raw = nullptr;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    s = options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &handles, &raw)
+    rocksdb::Status status =
+        options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &handles, &raw)
                           : rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
     store->db_.reset(raw);
     store->handles_.assign(kFamilyCount, nullptr);
     for (size_t i = 0; i < handles.size(); ++i) store->handles_[opened[i]] = handles[i];
-    if (!options.read_only || attempt == kReadOnlyOpenAttempts || MarkFiles(dir) == before) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(kReadOnlyRetryMs));
-  }
+    return status;
+  });
   if (!s.ok()) {
     if (IsLockError(s)) return Status::Busy(BusyMessage(dir));
     if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos) {
