@@ -1,8 +1,20 @@
 // Goal: `mulin serve`'s follower folds a few new events at once and lets many gather for a while,
 // so that a busy server rewrites its projection rows less often; stopping folds whatever is left.
+// Inside `mulin serve` it runs below the threads that answer terminals.
 #include "tools/mulin/projection_follower.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace mulin::cli {
 namespace {
@@ -26,6 +38,54 @@ TEST(ProjectionFollowerTest, ManyEventsGatherUntilTheLoadedInterval) {
 
 TEST(ProjectionFollowerTest, StoppingFoldsWhateverIsLeft) {
   EXPECT_TRUE(FollowerCatchUpDue(100000, 0, true));
+}
+
+// The nice value of each thread of process `pid`, by the thread's name (the last thread of a name
+// wins): /proc/<pid>/task/<tid>/stat, whose 19th field is the nice value.
+std::map<std::string, int> NiceByThreadName(pid_t pid) {
+  std::map<std::string, int> nice;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) return nice;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    std::ifstream in(tasks + "/" + entry->d_name + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;  // the thread ended
+    // After the name: state (field 3) ... priority (18), nice (19).
+    std::istringstream fields(stat.substr(close + 1));
+    std::string field;
+    for (int f = 3; f <= 19 && fields >> field; ++f) {
+      if (f == 19) nice[stat.substr(open + 1, close - open - 1)] = std::stoi(field);
+    }
+  }
+  closedir(dir);
+  return nice;
+}
+
+TEST(ProjectionFollowerTest, RunsBelowTheThreadsThatAnswerTerminals) {
+  mulin::testing::TempDir dir;
+  mulin::testing::ServerProcess server(MULIN_BINARY, dir.Sub("ledger"));
+  ASSERT_TRUE(server.Start()) << "mulin serve did not start; see " << server.log_path();
+  // The follower names itself and lowers its priority as it starts: wait for both (bounded).
+  std::map<std::string, int> nice;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    nice = NiceByThreadName(server.pid());
+    auto follower = nice.find("mulin-follow");
+    if (follower != nice.end() && follower->second == kFollowerNice) break;
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(1u, nice.count("mulin-follow")) << "no thread named mulin-follow";
+  EXPECT_EQ(kFollowerNice, nice["mulin-follow"]);
+  // The event loop and the writer keep the priority the server was started with.
+  ASSERT_EQ(1u, nice.count("mulin"));
+  ASSERT_EQ(1u, nice.count("mulin-writer"));
+  EXPECT_EQ(0, nice["mulin"]);
+  EXPECT_EQ(0, nice["mulin-writer"]);
+  EXPECT_EQ(0, server.Stop());
 }
 
 }  // namespace

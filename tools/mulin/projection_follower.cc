@@ -2,8 +2,12 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "projections/engine.h"
 #include "projections/standard.h"
@@ -25,6 +29,10 @@ void ProjectionFollower::Stop() {
 
 void ProjectionFollower::Run() {
   pthread_setname_np(pthread_self(), "mulin-follow");
+  // Linux keeps a nice value per thread; PRIO_PROCESS with a thread id sets this one's alone.
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kFollowerNice) != 0) {
+    spdlog::warn("projection follower: keeps the default CPU priority: {}", std::strerror(errno));
+  }
   // Not synced: a crash may lose the last batches, never tear one, and catching up again redoes
   // exactly what was lost (the log is synced; projections are derived from it).
   rocksdb::WriteOptions write_options;

@@ -38,6 +38,14 @@ inline bool FollowerCatchUpDue(uint64_t pending, int64_t since_last_ms, bool sto
   return stopping || pending <= kFollowLoadedEvents || since_last_ms >= kFollowLoadedIntervalMs;
 }
 
+// The follower's CPU priority, as a nice value (0 is every other thread's, 19 the lowest). It
+// shares two cores with the writer and the RPC loop, which answer terminals while it only keeps
+// the stored rows current, in catch-ups of 15-40 ms of CPU. Below them, over RPC (rpc_bench, 64
+// connections, ten alternated pairs) the p99 fell in nine pairs, its median from 9.8 to 8.5 ms,
+// and the p999's from 16.3 to 14.2 ms, with the follower keeping up (bench/RESULTS.md, section 3).
+// The threads a catch-up starts (its reader, its committer) inherit it.
+inline constexpr int kFollowerNice = 10;
+
 // The rows the follower keeps from one catch-up to the next (Engine::KeepRowsBetweenCatchUps):
 // the server's memory beyond its writer's state. Past it they are forgotten and read again.
 inline constexpr size_t kFollowRowsKeptBytesMax = 32u << 20;
