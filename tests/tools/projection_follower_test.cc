@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -64,29 +66,53 @@ std::map<std::string, int> NiceByThreadName(pid_t pid) {
   return nice;
 }
 
-TEST(ProjectionFollowerTest, RunsBelowTheThreadsThatAnswerTerminals) {
+TEST(ProjectionFollowerTest, RunsTenNiceStepsBelowTheServerAtMostNineteen) {
+  EXPECT_EQ(10, FollowerNice(0));
+  EXPECT_EQ(15, FollowerNice(5));
+  EXPECT_EQ(19, FollowerNice(9));
+  EXPECT_EQ(19, FollowerNice(15));
+  EXPECT_EQ(19, FollowerNice(19));
+  EXPECT_EQ(-10, FollowerNice(-20));
+}
+
+// Starts `mulin serve` from a thread at nice `server_nice` (the server inherits it), waits until
+// its follower has lowered its priority, and checks every thread the test knows by name.
+void ExpectFollowerBelowServer(int server_nice) {
   mulin::testing::TempDir dir;
   mulin::testing::ServerProcess server(MULIN_BINARY, dir.Sub("ledger"));
-  ASSERT_TRUE(server.Start()) << "mulin serve did not start; see " << server.log_path();
+  bool started = false;
+  std::thread starter([&] {
+    ASSERT_EQ(0, setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), server_nice));
+    started = server.Start();
+  });
+  starter.join();
+  ASSERT_TRUE(started) << "mulin serve did not start; see " << server.log_path();
   // The follower names itself and lowers its priority as it starts: wait for both (bounded).
+  const int follower_nice = FollowerNice(server_nice);
   std::map<std::string, int> nice;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
     nice = NiceByThreadName(server.pid());
     auto follower = nice.find("mulin-follow");
-    if (follower != nice.end() && follower->second == kFollowerNice) break;
+    if (follower != nice.end() && follower->second == follower_nice) break;
     if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_EQ(1u, nice.count("mulin-follow")) << "no thread named mulin-follow";
-  EXPECT_EQ(kFollowerNice, nice["mulin-follow"]);
+  EXPECT_EQ(follower_nice, nice["mulin-follow"]);
   // The event loop and the writer keep the priority the server was started with.
   ASSERT_EQ(1u, nice.count("mulin"));
   ASSERT_EQ(1u, nice.count("mulin-writer"));
-  EXPECT_EQ(0, nice["mulin"]);
-  EXPECT_EQ(0, nice["mulin-writer"]);
+  EXPECT_EQ(server_nice, nice["mulin"]);
+  EXPECT_EQ(server_nice, nice["mulin-writer"]);
   EXPECT_EQ(0, server.Stop());
 }
+
+TEST(ProjectionFollowerTest, RunsBelowTheThreadsThatAnswerTerminals) {
+  ExpectFollowerBelowServer(0);
+}
+
+TEST(ProjectionFollowerTest, StaysBelowAServerStartedWithNice) { ExpectFollowerBelowServer(5); }
 
 }  // namespace
 }  // namespace mulin::cli

@@ -29,9 +29,13 @@ void ProjectionFollower::Stop() {
 
 void ProjectionFollower::Run() {
   pthread_setname_np(pthread_self(), "mulin-follow");
-  // Linux keeps a nice value per thread; PRIO_PROCESS with a thread id sets this one's alone.
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kFollowerNice) != 0) {
-    spdlog::warn("projection follower: keeps the default CPU priority: {}", std::strerror(errno));
+  // Linux keeps a nice value per thread; PRIO_PROCESS with a thread id reads and sets this one's
+  // alone. It starts as the server's (the thread that started it); -1 is a value, so errno tells.
+  const id_t self = static_cast<id_t>(gettid());
+  errno = 0;
+  const int server_nice = getpriority(PRIO_PROCESS, self);
+  if (errno != 0 || setpriority(PRIO_PROCESS, self, FollowerNice(server_nice)) != 0) {
+    spdlog::warn("projection follower: keeps the server's CPU priority: {}", std::strerror(errno));
   }
   // Not synced: a crash may lose the last batches, never tear one, and catching up again redoes
   // exactly what was lost (the log is synced; projections are derived from it).

@@ -6,6 +6,7 @@
 #ifndef MULIN_TOOLS_MULIN_PROJECTION_FOLLOWER_H_
 #define MULIN_TOOLS_MULIN_PROJECTION_FOLLOWER_H_
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -38,13 +39,18 @@ inline bool FollowerCatchUpDue(uint64_t pending, int64_t since_last_ms, bool sto
   return stopping || pending <= kFollowLoadedEvents || since_last_ms >= kFollowLoadedIntervalMs;
 }
 
-// The follower's CPU priority, as a nice value (0 is every other thread's, 19 the lowest). It
-// shares two cores with the writer and the RPC loop, which answer terminals while it only keeps
-// the stored rows current, in catch-ups of 15-40 ms of CPU. Below them, over RPC (rpc_bench, 64
-// connections, ten alternated pairs) the p99 fell in nine pairs, its median from 9.8 to 8.5 ms,
-// and the p999's from 16.3 to 14.2 ms, with the follower keeping up (bench/RESULTS.md, section 3).
-// The threads a catch-up starts (its reader, its committer) inherit it.
-inline constexpr int kFollowerNice = 10;
+// How far below the server's other threads the follower runs, in steps of nice value (from -20,
+// the first served, to 19, the last). It shares two cores with the writer and the RPC loop, which
+// answer terminals while it only keeps the stored rows current, in catch-ups of 15-40 ms of CPU.
+// Below them, over RPC (rpc_bench, 64 connections, ten alternated pairs), the p99 fell in nine
+// pairs, its median from 9.8 to 8.5 ms, and the p999's from 16.3 to 14.2 ms, with the follower
+// keeping up (bench/RESULTS.md, section 3). The threads a catch-up starts (its reader, its
+// committer) inherit its value.
+inline constexpr int kFollowerNiceSteps = 10;
+
+// The follower's nice value when the server runs at `server_nice`: kFollowerNiceSteps further
+// down, at most 19. Relative, so that `nice -n 15 mulin serve` does not put its follower above it.
+inline int FollowerNice(int server_nice) { return std::min(server_nice + kFollowerNiceSteps, 19); }
 
 // The rows the follower keeps from one catch-up to the next (Engine::KeepRowsBetweenCatchUps):
 // the server's memory beyond its writer's state. Past it they are forgotten and read again.
