@@ -3,7 +3,6 @@
 // redemption when killed mid-load (and answers retries exactly once), survives hostile bytes, and
 // keeps serving when terminals hang up with commands in flight.
 #include <arpa/inet.h>
-#include <capnp/ez-rpc.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -22,6 +21,7 @@
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/tools/service_client.h"
 
 namespace mulin::testing {
 namespace {
@@ -35,11 +35,6 @@ size_t CountOf(const std::string& text, const std::string& needle) {
   }
   return count;
 }
-
-struct Credential {
-  std::string id;
-  std::string secret;
-};
 
 class ServiceTest : public ::testing::Test {
  protected:
@@ -87,6 +82,7 @@ class ServiceTest : public ::testing::Test {
   void StartServer() {
     server_ = std::make_unique<ServerProcess>(MULIN_BINARY, db_);
     ASSERT_TRUE(server_->Start()) << "mulin serve did not start; see " << db_ << ".serve.log";
+    ConnectOnce(server_->address());  // before any test starts client threads
   }
 
   // Redemption ids in the log and how often each appears (read-only, beside or after the server).
@@ -115,43 +111,6 @@ class ServiceTest : public ::testing::Test {
   std::string db_;
   Credential t1_, t2_, auditor_, operator_;
   std::unique_ptr<ServerProcess> server_;
-};
-
-// A connected client holding a logged-in session.
-class Client {
- public:
-  Client(const std::string& address, const Credential& credential)
-      : rpc_(address), response_(Login(credential)) {}
-
-  kj::WaitScope& ws() { return rpc_.getWaitScope(); }
-  schema::Session::Reader session() { return response_.getSession(); }
-
-  struct Outcome {
-    bool ok;
-    std::string code, reason_code;
-    bool duplicate;
-  };
-  Outcome Redeem(const std::string& request_id, const std::string& volunteer, int64_t points) {
-    auto req = session().getTerminal().redeemRequest();
-    req.setRequestId(request_id);
-    req.setRedemptionId(request_id);
-    req.setVolunteerId(volunteer);
-    req.setPoints(points);
-    auto response = req.send().wait(ws());
-    auto o = response.getOutcome();
-    return Outcome{o.getOk(), o.getCode(), o.getReasonCode(), o.getDuplicate()};
-  }
-
- private:
-  capnp::Response<schema::Gateway::LoginResults> Login(const Credential& credential) {
-    auto req = rpc_.getMain<schema::Gateway>().loginRequest();
-    req.setCredentialId(credential.id);
-    req.setSecret(credential.secret);
-    return req.send().wait(rpc_.getWaitScope());
-  }
-
-  capnp::EzRpcClient rpc_;
-  capnp::Response<schema::Gateway::LoginResults> response_;
 };
 
 TEST_F(ServiceTest, ATerminalActsOnlyForItsOwnMerchant) {
