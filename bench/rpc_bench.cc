@@ -173,14 +173,20 @@ double DriveConnections(const Args& args, const std::string& address, pid_t pid,
   return rate;
 }
 
-double OverRpc(const Args& args, int run, std::vector<double>* latencies, RpcCpu* cpu) {
+// One run against a fresh `mulin serve`. `stop_ms`: how long the server took to stop after the last
+// call returned: its follower's last catch-up, then both databases' flush at close. A follower
+// that fell behind during the run (it runs below the other threads) would show here.
+double OverRpc(const Args& args, int run, std::vector<double>* latencies, RpcCpu* cpu,
+               double* stop_ms) {
   auto l = OpenBenchLedger("rpc-" + std::to_string(run));
   IssueCredentials(l.get(), args.connections);
   l->Close();
   mulin::testing::ServerProcess server(args.binary, l->dir);
   Must(server.Start(), "mulin serve did not start");
   const double rate = DriveConnections(args, server.address(), server.pid(), latencies, cpu);
+  const auto stop_begin = std::chrono::steady_clock::now();
   Must(server.Stop() == 0, "mulin serve did not stop cleanly");
+  *stop_ms = SecondsSince(stop_begin) * 1000.0;
   return rate;
 }
 
@@ -219,11 +225,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<double> rates, p50, p99, p999, server_us, loop_us, writer_us, projections_us,
-      rocksdb_us, clients_us, floor_rates, floor_p99, floor_server_us, floor_clients_us, of_floor;
+      rocksdb_us, clients_us, stop_ms, floor_rates, floor_p99, floor_server_us, floor_clients_us,
+      of_floor;
   for (int run = 0; run < args.runs; ++run) {
     std::vector<double> latencies;
     mulin::bench::RpcCpu cpu;
-    rates.push_back(OverRpc(args, run, &latencies, &cpu));
+    double stopped_in_ms = 0;
+    rates.push_back(OverRpc(args, run, &latencies, &cpu, &stopped_in_ms));
+    stop_ms.push_back(stopped_in_ms);
     server_us.push_back(cpu.server_us);
     loop_us.push_back(cpu.loop_us);
     writer_us.push_back(cpu.writer_us);
@@ -261,6 +270,7 @@ int main(int argc, char** argv) {
   PrintRow("3.   its RocksDB flushes, compactions", SpreadOf(rocksdb_us), "us");
   PrintRow("3. CPU per redemption: the " + std::to_string(args.connections) + " client connections",
            SpreadOf(clients_us), "us");
+  PrintRow("3. mulin serve's stop after the last call", SpreadOf(stop_ms), "ms");
   PrintRow("3. floor: the same calls answered at once", SpreadOf(floor_rates), "calls/s",
            "baseline: RPC and loopback alone");
   PrintRow("3. floor latency p99", SpreadOf(floor_p99), "us");
