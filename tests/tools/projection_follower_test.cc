@@ -87,14 +87,18 @@ void ExpectFollowerBelowServer(int server_nice) {
   });
   starter.join();
   ASSERT_TRUE(started) << "mulin serve did not start; see " << server.log_path();
-  // The follower names itself and lowers its priority as it starts: wait for both (bounded).
+  // The follower and the writer name themselves as they start, in either order, and the follower
+  // then lowers its priority: wait for all of it (bounded).
   const int follower_nice = FollowerNice(server_nice);
   std::map<std::string, int> nice;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
     nice = NiceByThreadName(server.pid());
     auto follower = nice.find("mulin-follow");
-    if (follower != nice.end() && follower->second == follower_nice) break;
+    if (follower != nice.end() && follower->second == follower_nice &&
+        nice.count("mulin-writer") == 1) {
+      break;
+    }
     if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
