@@ -13,12 +13,12 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/support/proc_stat.h"
 
 namespace mulin::bench {
 
@@ -47,23 +47,12 @@ inline double ProcessSystemSeconds() {
          static_cast<double>(usage.ru_stime.tv_usec) / 1e6;
 }
 
-// User + system CPU seconds in a /proc/.../stat file ("pid (comm) state ... utime stime ..."),
-// and the comm; 0 when it cannot be read.
+// User + system CPU seconds in a /proc/.../stat file, and the comm; 0 when it cannot be read.
 inline double StatCpuSeconds(const std::filesystem::path& stat_path, std::string* comm = nullptr) {
-  std::ifstream stat_file(stat_path);
-  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
-  const size_t open = stat.find('(');
-  const size_t close = stat.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close + 2 > stat.size()) return 0;
-  if (comm != nullptr) *comm = stat.substr(open + 1, close - open - 1);
-  // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15, in clock ticks.
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int n = 3; n <= 15 && rest >> field; ++n) {
-    if (n == 14 || n == 15) ticks += std::atof(field.c_str());
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto stat = testing::ReadProcStat(stat_path);
+  if (!stat) return 0;
+  if (comm != nullptr) *comm = stat->comm;
+  return stat->cpu_seconds;
 }
 
 // CPU seconds (user + system) of each live thread of a process (this one by default), summed by
@@ -72,13 +61,7 @@ inline double StatCpuSeconds(const std::filesystem::path& stat_path, std::string
 inline std::map<std::string, double> ThreadCpuByName(
     const std::filesystem::path& tasks = "/proc/self/task") {
   std::map<std::string, double> out;
-  std::error_code error;
-  for (std::filesystem::directory_iterator it(tasks, error), end; !error && it != end;
-       it.increment(error)) {
-    std::string comm;
-    const double seconds = StatCpuSeconds(it->path() / "stat", &comm);
-    out[comm] += seconds;
-  }
+  for (const auto& thread : testing::ReadThreadStats(tasks)) out[thread.comm] += thread.cpu_seconds;
   return out;
 }
 

@@ -3,18 +3,16 @@
 // Inside `mulin serve` it runs below the threads that answer terminals.
 #include "tools/mulin/projection_follower.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <thread>
 
+#include "tests/support/proc_stat.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -43,26 +41,13 @@ TEST(ProjectionFollowerTest, StoppingFoldsWhateverIsLeft) {
 }
 
 // The nice value of each thread of process `pid`, by the thread's name (the last thread of a name
-// wins): /proc/<pid>/task/<tid>/stat, whose 19th field is the nice value.
+// wins).
 std::map<std::string, int> NiceByThreadName(pid_t pid) {
   std::map<std::string, int> nice;
-  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-  DIR* dir = opendir(tasks.c_str());
-  if (dir == nullptr) return nice;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    std::ifstream in(tasks + "/" + entry->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t open = stat.find('('), close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) continue;  // the thread ended
-    // After the name: state (field 3) ... priority (18), nice (19).
-    std::istringstream fields(stat.substr(close + 1));
-    std::string field;
-    for (int f = 3; f <= 19 && fields >> field; ++f) {
-      if (f == 19) nice[stat.substr(open + 1, close - open - 1)] = std::stoi(field);
-    }
+  for (const auto& thread :
+       mulin::testing::ReadThreadStats("/proc/" + std::to_string(pid) + "/task")) {
+    nice[thread.comm] = thread.nice;
   }
-  closedir(dir);
   return nice;
 }
 
