@@ -181,6 +181,13 @@ const T* FindIn(const std::unordered_map<std::string, T>& map, std::string_view 
   auto it = map.find(std::string(id));
   return it == map.end() ? nullptr : &it->second;
 }
+// The same for an id that is a std::string already, which it looks up without a copy (a copy
+// allocates for ids past the 15 bytes std::string holds inline, as most account ids are).
+template <typename T>
+const T* FindIn(const std::unordered_map<std::string, T>& map, const std::string& id) {
+  auto it = map.find(id);
+  return it == map.end() ? nullptr : &it->second;
+}
 
 // Snapshot bytes (ledger/schema/snapshot.capnp). Equal states give equal bytes.
 std::string EncodeState(const State& state);
