@@ -176,17 +176,16 @@ struct State {
 int64_t BalanceOf(const State& state, std::string_view account, schema::Unit unit);
 
 // Lookups that never insert: nullptr when the id is unknown.
-template <typename T>
-const T* FindIn(const std::unordered_map<std::string, T>& map, std::string_view id) {
-  auto it = map.find(std::string(id));
-  return it == map.end() ? nullptr : &it->second;
-}
-// The same for an id that is a std::string already, which it looks up without a copy (a copy
-// allocates for ids past the 15 bytes std::string holds inline, as most account ids are).
+// A std::string id is looked up as it is: a copy allocates for ids past the 15 bytes std::string
+// holds inline, as an account id is once its member id passes five characters.
 template <typename T>
 const T* FindIn(const std::unordered_map<std::string, T>& map, const std::string& id) {
   auto it = map.find(id);
   return it == map.end() ? nullptr : &it->second;
+}
+template <typename T>
+const T* FindIn(const std::unordered_map<std::string, T>& map, std::string_view id) {
+  return FindIn(map, std::string(id));  // C++17's unordered maps take only the key type
 }
 
 // Snapshot bytes (ledger/schema/snapshot.capnp). Equal states give equal bytes.
