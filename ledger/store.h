@@ -30,7 +30,8 @@ namespace mulin::ledger {
 inline constexpr const char* kServingFile = "SERVING";
 
 struct StoreOptions {
-  // Read-only opens do not take RocksDB's lock, so they work while `mulin serve` holds the ledger.
+  // Read-only opens do not take RocksDB's lock, so they work while `mulin serve` holds the ledger;
+  // they read a pin of its files, so that its flushes and compactions cannot tear their view.
   bool read_only = false;
   // Create an empty ledger when `dir` holds none. Ignored for read-only opens.
   bool create_if_missing = true;
