@@ -140,7 +140,8 @@ Pin PinFiles(const std::string& dir, const FileMark& mark, std::string* path) {
     made = !current.fail() &&
            CopyPrefix(dir + "/" + mark.current, *path + "/" + mark.current, mark.manifest_bytes);
   }
-  if (made) std::filesystem::copy_file(dir + "/IDENTITY", *path + "/IDENTITY", error);
+  // (The directory_iterator below clears `error`: a failed copy must end the pin here.)
+  made = made && std::filesystem::copy_file(dir + "/IDENTITY", *path + "/IDENTITY", error);
   for (std::filesystem::directory_iterator it(dir, error), end; made && !error && it != end;
        it.increment(error)) {
     const std::filesystem::path& file = it->path();
