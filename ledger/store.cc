@@ -55,9 +55,8 @@ const char* const kFamilyNames[] = {rocksdb::kDefaultColumnFamilyName.c_str(),
 // milliseconds, where an unpinned open has to find them unchanged over the whole open. Once open,
 // a read-only database holds every table it needs open (max_open_files = -1) and has read the
 // logs, and the pin is removed; errors name the ledger's own files (FromRocks). Where no pin can
-// be made (a ledger on read-only media, or a reader that may not write beside it: no writer is
-// changing it there, or not one this reader could pin against), the open reads the ledger's
-// directory and is retried until the files stayed as they were throughout.
+// be made (a ledger on read-only media, or a reader that may not write in its directory), the open
+// reads the ledger in place and is retried until the files stayed as they were throughout.
 constexpr int kReadOnlyOpenAttempts = 50;
 constexpr int kReadOnlyRetryMs = 10;
 constexpr const char* kPinPrefix = ".mulin-read-";
@@ -69,7 +68,6 @@ struct FileMark {
   bool operator==(const FileMark& other) const {
     return current == other.current && manifest_bytes == other.manifest_bytes && logs == other.logs;
   }
-  bool operator!=(const FileMark& other) const { return !(*this == other); }
 };
 
 FileMark MarkFiles(const std::string& dir) {
@@ -245,7 +243,7 @@ Status OpenRowsDb(const std::string& dir, bool read_only, std::unique_ptr<rocksd
   rocksdb::Status s = OpenConsistently(path, read_only, [&](const std::string& at) {
     rocksdb::DB* raw = nullptr;
     rocksdb::Status opened = read_only ? rocksdb::DB::OpenForReadOnly(options, at, &raw)
-                                       : rocksdb::DB::Open(options, path, &raw);
+                                       : rocksdb::DB::Open(options, at, &raw);
     db->reset(raw);
     return opened;
   });
@@ -339,7 +337,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::Status status =
         options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, at, families, &handles, &raw)
-                          : rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
+                          : rocksdb::DB::Open(db_options, at, families, &handles, &raw);
     store->db_.reset(raw);
     store->handles_.assign(kFamilyCount, nullptr);
     for (size_t i = 0; i < handles.size(); ++i) store->handles_[opened[i]] = handles[i];
