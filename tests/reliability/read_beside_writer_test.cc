@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "ledger/event_log.h"
@@ -23,6 +24,8 @@ namespace mulin::testing {
 namespace {
 
 constexpr int kWriterRounds = 150;
+// A writer that goes on until the reader has run enough commands stops after this many rounds.
+constexpr int kWriterRoundsMax = 3000;
 constexpr size_t kRecordsPerRound = 40;
 // Every this many rounds the writer compacts everything, replacing every table file at once.
 constexpr int kCompactEvery = 5;
@@ -39,45 +42,117 @@ std::vector<std::string> PinsIn(const std::string& dir) {
   return pins;
 }
 
+struct ReadRun {
+  std::string command;
+  RunResult result;
+};
+
+// Runs `read` with "verify" and "checkpoint" in turn, as a nightly job runs them beside `mulin
+// serve`, for as long as `writer` appends, flushes after every round and compacts every few: the
+// flushes delete a write-ahead log each time, the compactions every table file. The writer goes
+// on for kWriterRounds, and then until `reads_min` commands have finished (or kWriterRoundsMax).
+// Returns each run.
+std::vector<ReadRun> ReadBesideChurn(TestLedger* writer, size_t reads_min,
+                                     const std::function<RunResult(const char*)>& read) {
+  std::atomic<bool> done{false};
+  std::atomic<size_t> reads{0};
+  std::thread churn([&] {
+    rocksdb::DB* db = writer->store().db();
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    for (int round = 1; round <= kWriterRounds || (reads < reads_min && round <= kWriterRoundsMax);
+         ++round) {
+      EXPECT_TRUE(writer->AppendRedemptions(kRecordsPerRound).ok());
+      for (auto* family : {writer->store().events(), writer->store().meta()}) {
+        EXPECT_TRUE(db->Flush(flush, family).ok());
+      }
+      if (round % kCompactEvery == 0) {
+        rocksdb::CompactRangeOptions compact;
+        EXPECT_TRUE(db->CompactRange(compact, writer->store().events(), nullptr, nullptr).ok());
+        EXPECT_TRUE(db->CompactRange(compact, writer->store().meta(), nullptr, nullptr).ok());
+      }
+    }
+    done = true;
+  });
+  std::vector<ReadRun> runs;
+  while (!done) {
+    for (const char* command : {"verify", "checkpoint"}) {
+      runs.push_back({command, read(command)});
+      ++reads;
+    }
+  }
+  churn.join();
+  return runs;
+}
+
+// Whether user and mount namespaces are at hand, to mount a ledger read-only without privileges.
+bool CanMountReadOnly() {
+  return mulin::testing::Run({"/usr/bin/unshare", "--map-root-user", "--mount", "/bin/true"})
+             .exit_code == 0;
+}
+
+// Runs `mulin --db <mount> <command>` where `ledger` is mounted read-only at `mount`, and checks
+// first that the mount refuses a write.
+RunResult ReadThroughReadOnlyMount(const std::string& ledger, const std::string& mount,
+                                   const char* command) {
+  const std::string script =
+      "mount --bind -o ro \"$1\" \"$2\" && ! touch \"$2/probe\" 2>/dev/null && "
+      "exec \"$3\" --db \"$2\" \"$4\"";
+  return mulin::testing::Run({"/usr/bin/unshare", "--map-root-user", "--mount", "/bin/sh", "-c",
+                              script, "sh", ledger, mount, MULIN_BINARY, command});
+}
+
 TEST(ReadBesideWriterTest, ReadOnlyOpensSurviveFlushesAndCompactions) {
   TempDir dir;
   TestLedger writer(dir.Sub("ledger"));
   ASSERT_TRUE(writer.Open().ok());
   ASSERT_TRUE(writer.AppendRedemptions(kRecordsPerRound).ok());
-  std::atomic<bool> done{false};
-  std::thread churn([&] {
-    rocksdb::DB* db = writer.store().db();
-    rocksdb::FlushOptions flush;
-    flush.wait = true;
-    for (int round = 1; round <= kWriterRounds; ++round) {
-      EXPECT_TRUE(writer.AppendRedemptions(kRecordsPerRound).ok());
-      for (auto* family : {writer.store().events(), writer.store().meta()}) {
-        EXPECT_TRUE(db->Flush(flush, family).ok());
-      }
-      if (round % kCompactEvery == 0) {
-        rocksdb::CompactRangeOptions compact;
-        EXPECT_TRUE(db->CompactRange(compact, writer.store().events(), nullptr, nullptr).ok());
-        EXPECT_TRUE(db->CompactRange(compact, writer.store().meta(), nullptr, nullptr).ok());
-      }
-    }
-    done = true;
+  const std::vector<ReadRun> runs = ReadBesideChurn(&writer, 0, [&](const char* command) {
+    return mulin::testing::Run({MULIN_BINARY, "--db", writer.dir(), command});
   });
-  // The read commands, as a nightly job runs them beside `mulin serve`.
-  int runs = 0;
   std::vector<std::string> failures;
-  while (!done) {
-    for (const char* command : {"verify", "checkpoint"}) {
-      RunResult r = mulin::testing::Run({MULIN_BINARY, "--db", writer.dir(), command});
-      ++runs;
-      if (r.exit_code != 0) failures.push_back(std::string(command) + ": " + r.out + r.err);
+  for (const ReadRun& run : runs) {
+    if (run.result.exit_code != 0) {
+      failures.push_back(run.command + ": " + run.result.out + run.result.err);
     }
   }
-  churn.join();
-  EXPECT_TRUE(failures.empty()) << failures.size() << " of " << runs
+  EXPECT_TRUE(failures.empty()) << failures.size() << " of " << runs.size()
                                 << " read commands failed; the first: " << failures.front();
-  std::printf("read commands beside a compacting writer: %d, failed: %zu\n", runs, failures.size());
+  std::printf("read commands beside a compacting writer: %zu, failed: %zu\n", runs.size(),
+              failures.size());
   EXPECT_TRUE(PinsIn(writer.dir()).empty());
   EXPECT_TRUE(PinsIn(writer.dir() + "/projections").empty());
+}
+
+// A reader that cannot pin (here the ledger is mounted read-only for it while the writer changes
+// it underneath) opens in place, and retries while the files change: it answers, or says it is
+// busy and to try again, and never reports damage that a torn view would show.
+TEST(ReadBesideWriterTest, ReadsInPlaceBesideAWriterAnswerOrSayBusy) {
+  if (!CanMountReadOnly()) GTEST_SKIP() << "no user and mount namespaces to mount read-only";
+  TempDir dir;
+  TestLedger writer(dir.Sub("ledger"));
+  ASSERT_TRUE(writer.Open().ok());
+  ASSERT_TRUE(writer.AppendRedemptions(kRecordsPerRound).ok());
+  const std::string mount = dir.Sub("read-only");
+  std::filesystem::create_directory(mount);
+  // An in-place open gives up after its 50 attempts, a few seconds here: the writer goes on until
+  // two commands have finished, so that those saw the files change throughout.
+  const std::vector<ReadRun> runs = ReadBesideChurn(&writer, 2, [&](const char* command) {
+    return ReadThroughReadOnlyMount(writer.dir(), mount, command);
+  });
+  size_t answered = 0, busy = 0;
+  for (const ReadRun& run : runs) {
+    const std::string said = run.result.out + run.result.err;
+    if (run.result.exit_code == 0) {
+      ++answered;
+    } else if (run.result.exit_code == 1 && said.find("try again") != std::string::npos) {
+      ++busy;
+    } else {
+      ADD_FAILURE() << run.command << " exited " << run.result.exit_code << ": " << said;
+    }
+  }
+  std::printf("in-place read commands beside a compacting writer: %zu, answered %zu, busy %zu\n",
+              runs.size(), answered, busy);
 }
 
 // A reader killed while it opened leaves its pin, whose links would keep deleted logs on disk: the
@@ -105,20 +180,13 @@ TEST(ReadBesideWriterTest, APinLeftByADeadReaderIsRemoved) {
 
 // Where no pin can be made, a ledger on read-only media, the read commands read it in place.
 TEST(ReadBesideWriterTest, ALedgerOnReadOnlyMediaIsReadInPlace) {
-  const char* const unshare = "/usr/bin/unshare";
-  if (mulin::testing::Run({unshare, "--map-root-user", "--mount", "/bin/true"}).exit_code != 0) {
-    GTEST_SKIP() << "no user and mount namespaces here to mount the ledger read-only";
-  }
+  if (!CanMountReadOnly()) GTEST_SKIP() << "no user and mount namespaces to mount read-only";
   TempDir dir;
   TestLedger ledger(dir.Sub("ledger"));
   ASSERT_TRUE(ledger.Open().ok());
   ASSERT_TRUE(ledger.AppendRedemptions(kRecordsPerRound).ok());
   ledger.Close();
-  const std::string script =
-      "mount --bind -o ro \"$1\" \"$1\" && ! touch \"$1/probe\" 2>/dev/null && "
-      "exec \"$2\" --db \"$1\" verify";
-  RunResult r = mulin::testing::Run({unshare, "--map-root-user", "--mount", "/bin/sh", "-c", script,
-                                     "sh", ledger.dir(), MULIN_BINARY});
+  RunResult r = ReadThroughReadOnlyMount(ledger.dir(), ledger.dir(), "verify");
   EXPECT_EQ(0, r.exit_code) << r.out << r.err;
   EXPECT_NE(std::string::npos, r.out.find("ok: 40 records verified")) << r.out << r.err;
 }
