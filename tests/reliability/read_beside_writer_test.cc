@@ -1,8 +1,8 @@
 // Goal: the read commands work beside a live writer (DESIGN §5) even while it flushes and compacts:
 // a read-only open that catches the writer replacing table files or dropping a write-ahead log
 // must not report the ledger as damaged (exit 3) when it is not. It reads a pin of the files
-// (ledger/store.cc), which it removes once open, and which a later open removes for a reader that
-// died; where no pin can be made it reads the ledger in place.
+// (ledger/store_open.h), which it removes once open, and which a later open removes for a reader
+// that died; where no pin can be made it reads the ledger in place.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,13 +102,21 @@ RunResult ReadThroughReadOnlyMount(const std::string& ledger, const std::string&
                               script, "sh", ledger, mount, MULIN_BINARY, command});
 }
 
-TEST(ReadBesideWriterTest, ReadOnlyOpensSurviveFlushesAndCompactions) {
-  TempDir dir;
-  TestLedger writer(dir.Sub("ledger"));
-  ASSERT_TRUE(writer.Open().ok());
-  ASSERT_TRUE(writer.AppendRedemptions(kRecordsPerRound).ok());
-  const std::vector<ReadRun> runs = ReadBesideChurn(&writer, 0, [&](const char* command) {
-    return mulin::testing::Run({MULIN_BINARY, "--db", writer.dir(), command});
+// Each test starts from a ledger of one round of redemptions, open for writing.
+class ReadBesideWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(ledger_.Open().ok());
+    ASSERT_TRUE(ledger_.AppendRedemptions(kRecordsPerRound).ok());
+  }
+
+  TempDir dir_;
+  TestLedger ledger_{dir_.Sub("ledger")};
+};
+
+TEST_F(ReadBesideWriterTest, ReadOnlyOpensSurviveFlushesAndCompactions) {
+  const std::vector<ReadRun> runs = ReadBesideChurn(&ledger_, 0, [&](const char* command) {
+    return mulin::testing::Run({MULIN_BINARY, "--db", ledger_.dir(), command});
   });
   std::vector<std::string> failures;
   for (const ReadRun& run : runs) {
@@ -120,25 +128,21 @@ TEST(ReadBesideWriterTest, ReadOnlyOpensSurviveFlushesAndCompactions) {
                                 << " read commands failed; the first: " << failures.front();
   std::printf("read commands beside a compacting writer: %zu, failed: %zu\n", runs.size(),
               failures.size());
-  EXPECT_TRUE(PinsIn(writer.dir()).empty());
-  EXPECT_TRUE(PinsIn(writer.dir() + "/projections").empty());
+  EXPECT_TRUE(PinsIn(ledger_.dir()).empty());
+  EXPECT_TRUE(PinsIn(ledger_.dir() + "/projections").empty());
 }
 
 // A reader that cannot pin (here the ledger is mounted read-only for it while the writer changes
 // it underneath) opens in place, and retries while the files change: it answers, or says it is
 // busy and to try again, and never reports damage that a torn view would show.
-TEST(ReadBesideWriterTest, ReadsInPlaceBesideAWriterAnswerOrSayBusy) {
+TEST_F(ReadBesideWriterTest, ReadsInPlaceBesideAWriterAnswerOrSayBusy) {
   if (!CanMountReadOnly()) GTEST_SKIP() << "no user and mount namespaces to mount read-only";
-  TempDir dir;
-  TestLedger writer(dir.Sub("ledger"));
-  ASSERT_TRUE(writer.Open().ok());
-  ASSERT_TRUE(writer.AppendRedemptions(kRecordsPerRound).ok());
-  const std::string mount = dir.Sub("read-only");
+  const std::string mount = dir_.Sub("read-only");
   std::filesystem::create_directory(mount);
   // An in-place open gives up after its 50 attempts, a few seconds here: the writer goes on until
   // two commands have finished, so that those saw the files change throughout.
-  const std::vector<ReadRun> runs = ReadBesideChurn(&writer, 2, [&](const char* command) {
-    return ReadThroughReadOnlyMount(writer.dir(), mount, command);
+  const std::vector<ReadRun> runs = ReadBesideChurn(&ledger_, 2, [&](const char* command) {
+    return ReadThroughReadOnlyMount(ledger_.dir(), mount, command);
   });
   size_t answered = 0, busy = 0;
   for (const ReadRun& run : runs) {
@@ -157,12 +161,8 @@ TEST(ReadBesideWriterTest, ReadsInPlaceBesideAWriterAnswerOrSayBusy) {
 
 // A reader killed while it opened leaves its pin, whose links would keep deleted logs on disk: the
 // next read-only open removes it, and leaves a live reader's alone.
-TEST(ReadBesideWriterTest, APinLeftByADeadReaderIsRemoved) {
-  TempDir dir;
-  TestLedger ledger(dir.Sub("ledger"));
-  ASSERT_TRUE(ledger.Open().ok());
-  ASSERT_TRUE(ledger.AppendRedemptions(kRecordsPerRound).ok());
-  ledger.Close();
+TEST_F(ReadBesideWriterTest, APinLeftByADeadReaderIsRemoved) {
+  ledger_.Close();
   const pid_t dead = fork();
   if (dead == 0) _exit(0);
   ASSERT_GT(dead, 0);
@@ -170,23 +170,19 @@ TEST(ReadBesideWriterTest, APinLeftByADeadReaderIsRemoved) {
   const std::string abandoned = kPinPrefix + std::to_string(dead) + "-a1b2c3";
   const std::string live = kPinPrefix + std::to_string(getpid()) + "-d4e5f6";
   for (const std::string& pin : {abandoned, live}) {
-    std::filesystem::create_directory(ledger.dir() + "/" + pin);
-    std::ofstream(ledger.dir() + "/" + pin + "/CURRENT") << "MANIFEST-000001\n";
+    std::filesystem::create_directory(ledger_.dir() + "/" + pin);
+    std::ofstream(ledger_.dir() + "/" + pin + "/CURRENT") << "MANIFEST-000001\n";
   }
-  RunResult r = mulin::testing::Run({MULIN_BINARY, "--db", ledger.dir(), "verify"});
+  RunResult r = mulin::testing::Run({MULIN_BINARY, "--db", ledger_.dir(), "verify"});
   EXPECT_EQ(0, r.exit_code) << r.out << r.err;
-  EXPECT_EQ(std::vector<std::string>{live}, PinsIn(ledger.dir()));
+  EXPECT_EQ(std::vector<std::string>{live}, PinsIn(ledger_.dir()));
 }
 
 // Where no pin can be made, a ledger on read-only media, the read commands read it in place.
-TEST(ReadBesideWriterTest, ALedgerOnReadOnlyMediaIsReadInPlace) {
+TEST_F(ReadBesideWriterTest, ALedgerOnReadOnlyMediaIsReadInPlace) {
   if (!CanMountReadOnly()) GTEST_SKIP() << "no user and mount namespaces to mount read-only";
-  TempDir dir;
-  TestLedger ledger(dir.Sub("ledger"));
-  ASSERT_TRUE(ledger.Open().ok());
-  ASSERT_TRUE(ledger.AppendRedemptions(kRecordsPerRound).ok());
-  ledger.Close();
-  RunResult r = ReadThroughReadOnlyMount(ledger.dir(), ledger.dir(), "verify");
+  ledger_.Close();
+  RunResult r = ReadThroughReadOnlyMount(ledger_.dir(), ledger_.dir(), "verify");
   EXPECT_EQ(0, r.exit_code) << r.out << r.err;
   EXPECT_NE(std::string::npos, r.out.find("ok: 40 records verified")) << r.out << r.err;
 }
