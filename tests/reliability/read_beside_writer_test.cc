@@ -85,9 +85,13 @@ std::vector<ReadRun> ReadBesideChurn(TestLedger* writer, size_t reads_min,
   return runs;
 }
 
-// Whether user and mount namespaces are at hand, to mount a ledger read-only without privileges.
-bool CanMountReadOnly() {
-  return mulin::testing::Run({"/usr/bin/unshare", "--map-root-user", "--mount", "/bin/true"})
+// Whether `dir` can be mounted read-only here without privileges (user and mount namespaces, and
+// the mount program), so that a write to it fails.
+bool CanMountReadOnly(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  const std::string script = "mount --bind -o ro \"$1\" \"$1\" && ! touch \"$1/probe\" 2>/dev/null";
+  return mulin::testing::Run(
+             {"/usr/bin/unshare", "--map-root-user", "--mount", "/bin/sh", "-c", script, "sh", dir})
              .exit_code == 0;
 }
 
@@ -136,7 +140,8 @@ TEST_F(ReadBesideWriterTest, ReadOnlyOpensSurviveFlushesAndCompactions) {
 // it underneath) opens in place, and retries while the files change: it answers, or says it is
 // busy and to try again, and never reports damage that a torn view would show.
 TEST_F(ReadBesideWriterTest, ReadsInPlaceBesideAWriterAnswerOrSayBusy) {
-  if (!CanMountReadOnly()) GTEST_SKIP() << "no user and mount namespaces to mount read-only";
+  if (!CanMountReadOnly(dir_.Sub("probe")))
+    GTEST_SKIP() << "cannot mount a directory read-only here";
   const std::string mount = dir_.Sub("read-only");
   std::filesystem::create_directory(mount);
   // An in-place open gives up after its 50 attempts, a few seconds here: the writer goes on until
@@ -180,7 +185,8 @@ TEST_F(ReadBesideWriterTest, APinLeftByADeadReaderIsRemoved) {
 
 // Where no pin can be made, a ledger on read-only media, the read commands read it in place.
 TEST_F(ReadBesideWriterTest, ALedgerOnReadOnlyMediaIsReadInPlace) {
-  if (!CanMountReadOnly()) GTEST_SKIP() << "no user and mount namespaces to mount read-only";
+  if (!CanMountReadOnly(dir_.Sub("probe")))
+    GTEST_SKIP() << "cannot mount a directory read-only here";
   ledger_.Close();
   RunResult r = ReadThroughReadOnlyMount(ledger_.dir(), ledger_.dir(), "verify");
   EXPECT_EQ(0, r.exit_code) << r.out << r.err;
