@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -92,6 +93,43 @@ TEST(CommandDecodeTest, ALargeCommandHashedBeforeASmallOneLeavesNothingBehind) {
   ASSERT_GT(commands.front().built.size(), 2 * commands.back().built.size());
   for (const Encodings& e : commands) HashOf(e.built);
   for (auto it = commands.rbegin(); it != commands.rend(); ++it) HashOf(it->segmented);
+}
+
+// `bytes` (one segment, as `Encodings::canonical`) with the root struct's last pointer turned into
+// a far pointer to a segment the message lacks: the canonical copy copies the root's data and its
+// other pointers, then fails there.
+std::string WithBrokenLastPointer(std::string bytes) {
+  constexpr size_t kSegmentStart = 8;  // a one-segment table: the count, one size
+  uint64_t root = 0;
+  std::memcpy(&root, bytes.data() + kSegmentStart, sizeof(root));
+  EXPECT_EQ(0u, root & 3) << "the root is a struct pointer";
+  const int64_t offset = static_cast<int32_t>(root & 0xffffffffu) >> 2;
+  const uint64_t data_words = (root >> 32) & 0xffff;
+  const uint64_t pointers = root >> 48;
+  EXPECT_GT(pointers, 1u);
+  const size_t last = kSegmentStart + 8 * (1 + offset + data_words + pointers - 1);
+  const uint64_t far_to_segment_9 = (uint64_t{9} << 32) | 2;
+  std::memcpy(&bytes[last], &far_to_segment_9, sizeof(far_to_segment_9));
+  return bytes;
+}
+
+TEST(CommandDecodeTest, ACopyThatFailsPartWayLeavesNothingBehind) {
+  domain::State state;
+  std::vector<Encodings> commands;
+  for (uint64_t seed = 1; seed <= 200; ++seed) commands.push_back(Encode(seed, &state));
+  std::sort(commands.begin(), commands.end(), [](const Encodings& a, const Encodings& b) {
+    return a.canonical.size() > b.canonical.size();
+  });
+  // The largest command, broken, fails in the space that each smaller one is then hashed in: each
+  // is refused as malformed, and the hashes after it are still those of capnp::canonicalize.
+  const std::string broken = WithBrokenLastPointer(commands.front().canonical);
+  for (const Encodings& e : commands) {
+    DecodedCommand decoded;
+    const Status status = DecodeCommand(broken, &decoded);
+    ASSERT_EQ(Code::kInvalidArgument, status.code()) << status.ToString();
+    EXPECT_NE(std::string::npos, status.message().find("malformed command")) << status.ToString();
+    HashOf(e.built);  // compares with capnp::canonicalize
+  }
 }
 
 TEST(CommandDecodeTest, DistinctCommandsHashDistinctly) {
