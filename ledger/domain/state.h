@@ -183,9 +183,13 @@ const T* FindIn(const std::unordered_map<std::string, T>& map, const std::string
   auto it = map.find(id);
   return it == map.end() ? nullptr : &it->second;
 }
+// C++17's unordered maps take only the key type: a view is copied into a string the thread keeps,
+// whose capacity stays, so that an id past 15 bytes does not allocate for every look-up.
 template <typename T>
 const T* FindIn(const std::unordered_map<std::string, T>& map, std::string_view id) {
-  return FindIn(map, std::string(id));  // C++17's unordered maps take only the key type
+  thread_local std::string key;
+  key.assign(id.data(), id.size());
+  return FindIn(map, key);
 }
 
 // Snapshot bytes (ledger/schema/snapshot.capnp). Equal states give equal bytes.

@@ -4,6 +4,9 @@
 #include <capnp/serialize.h>
 
 #include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "ledger/schema/snapshot.capnp.h"
 #include "tests/support/domain_fixture.h"
@@ -99,6 +102,29 @@ TEST_F(DomainStateTest, EqualStatesEncodeEquallyWhateverTheirInsertionOrder) {
 TEST_F(DomainStateTest, ReplayedStateEqualsLiveState) {
   BuildRichState();
   EXPECT_TRUE(Replay() == state_);
+}
+
+// A view is looked up through a string the thread reuses: long ids, then shorter ones, then a view
+// into the middle of a longer string, each finds its own entry and nothing else.
+TEST(FindInTest, ViewsOfEveryLengthFindTheirOwnEntry) {
+  std::unordered_map<std::string, int> map;
+  const std::string long_id = "volunteer:" + std::string(40, 'x');
+  map[long_id] = 1;
+  map["volunteer:V1"] = 2;
+  map["V1"] = 3;
+  auto at = [&](std::string_view id) {  // 0: not found
+    const int* value = domain::FindIn(map, id);
+    return value == nullptr ? 0 : *value;
+  };
+  const std::string_view long_view = long_id;
+  EXPECT_EQ(1, at(long_view));
+  EXPECT_EQ(2, at("volunteer:V1"));
+  EXPECT_EQ(0, at(long_view.substr(0, long_view.size() - 1)));
+  const std::string around = "[volunteer:V1]";
+  EXPECT_EQ(2, at(std::string_view(around).substr(1, 12)));
+  EXPECT_EQ(3, at(std::string_view(around).substr(11, 2)));
+  EXPECT_EQ(0, at(std::string_view()));
+  EXPECT_EQ(1, at(long_view));
 }
 
 TEST_F(DomainStateTest, EmptyStateRoundTrips) {
