@@ -12,6 +12,7 @@
 #include <kj/async-io.h>
 #include <sodium.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "bench/batched_writes.h"
@@ -177,16 +178,22 @@ double DriveConnections(const Args& args, const std::string& address, pid_t pid,
 // call returned: its follower's last catch-up, then both databases' flush at close. A follower
 // that fell behind during the run (it runs below the other threads) would show here.
 double OverRpc(const Args& args, int run, std::vector<double>* latencies, RpcCpu* cpu,
-               double* stop_ms) {
+               double* stop_ms, double* per_group) {
   auto l = OpenBenchLedger("rpc-" + std::to_string(run));
   IssueCredentials(l.get(), args.connections);
   l->Close();
   mulin::testing::ServerProcess server(args.binary, l->dir);
+  std::remove((l->dir + ".serve.log").c_str());  // the server appends: one run's log each
   Must(server.Start(), "mulin serve did not start");
   const double rate = DriveConnections(args, server.address(), server.pid(), latencies, cpu);
   const auto stop_begin = std::chrono::steady_clock::now();
   Must(server.Stop() == 0, "mulin serve did not stop cleanly");
   *stop_ms = SecondsSince(stop_begin) * 1000.0;
+  uint64_t decided = 0;
+  uint64_t groups = 0;
+  Must(server.WriterCounts(&decided, &groups) && groups > 0,
+       "mulin serve's log has no writer counts: see " + server.log_path());
+  *per_group = static_cast<double>(decided) / static_cast<double>(groups);
   return rate;
 }
 
@@ -226,13 +233,15 @@ int main(int argc, char** argv) {
   }
   std::vector<double> rates, p50, p99, p999, server_us, loop_us, writer_us, projections_us,
       rocksdb_us, clients_us, stop_ms, floor_rates, floor_p99, floor_server_us, floor_clients_us,
-      of_floor;
+      of_floor, per_group;
   for (int run = 0; run < args.runs; ++run) {
     std::vector<double> latencies;
     mulin::bench::RpcCpu cpu;
     double stopped_in_ms = 0;
-    rates.push_back(OverRpc(args, run, &latencies, &cpu, &stopped_in_ms));
+    double commands_per_group = 0;
+    rates.push_back(OverRpc(args, run, &latencies, &cpu, &stopped_in_ms, &commands_per_group));
     stop_ms.push_back(stopped_in_ms);
+    per_group.push_back(commands_per_group);
     server_us.push_back(cpu.server_us);
     loop_us.push_back(cpu.loop_us);
     writer_us.push_back(cpu.writer_us);
@@ -268,6 +277,8 @@ int main(int argc, char** argv) {
   PrintRow("3.   its writer and commit threads", SpreadOf(writer_us), "us");
   PrintRow("3.   its projection follower", SpreadOf(projections_us), "us");
   PrintRow("3.   its RocksDB flushes, compactions", SpreadOf(rocksdb_us), "us");
+  // Each group is one synced write, whose CPU (section 0 of the table) its commands share.
+  PrintRow("3.   commands per synced group", SpreadOf(per_group), "cmds");
   PrintRow("3. CPU per redemption: the " + std::to_string(args.connections) + " client connections",
            SpreadOf(clients_us), "us");
   PrintRow("3. mulin serve's stop after the last call", SpreadOf(stop_ms), "ms");

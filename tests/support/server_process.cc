@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 namespace mulin::testing {
@@ -90,6 +93,23 @@ int ServerProcess::Stop() {
   const int code = WaitFor(pid_);
   pid_ = -1;
   return code;
+}
+
+bool ServerProcess::WriterCounts(uint64_t* commands, uint64_t* groups) const {
+  static const std::string kMarker = "the writer decided ";
+  std::ifstream log(log_path_);
+  std::string line;
+  bool found = false;
+  while (std::getline(log, line)) {
+    const size_t at = line.find(kMarker);
+    if (at == std::string::npos) continue;
+    int end = -1;  // set only when the whole phrase matched
+    found = std::sscanf(line.c_str() + at + kMarker.size(),
+                        "%" SCNu64 " commands in %" SCNu64 " synced groups%n", commands, groups,
+                        &end) == 2 &&
+            end > 0;
+  }
+  return found;
 }
 
 void ServerProcess::Kill() {

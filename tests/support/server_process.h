@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 
 namespace mulin::testing {
@@ -23,6 +24,10 @@ class ServerProcess {
   int Stop();
   // SIGKILL, then waits.
   void Kill();
+
+  // From the log's last "stopped" line, after a clean Stop(): the commands the writer decided
+  // while serving and the synced groups it appended them in. False when the line is missing.
+  bool WriterCounts(uint64_t* commands, uint64_t* groups) const;
 
   const std::string& address() const { return address_; }
   const std::string& log_path() const { return log_path_; }

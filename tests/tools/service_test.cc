@@ -213,6 +213,14 @@ TEST_F(ServiceTest, SixtyFourConnectionsNeverOverdraw) {
   EXPECT_EQ(1000u, acknowledged.size());
   EXPECT_EQ(kConnections * kPerConnection - 1000, refused.load());
   ASSERT_EQ(0, server_->Stop());
+  // Its last log line counts what the writer decided and in how many synced groups: each attempt
+  // once (refused ones too), in at least one group and at most one group each.
+  uint64_t decided = 0;
+  uint64_t groups = 0;
+  ASSERT_TRUE(server_->WriterCounts(&decided, &groups)) << "see " << server_->log_path();
+  EXPECT_EQ(uint64_t{kConnections * kPerConnection}, decided);
+  EXPECT_GE(groups, 1u);
+  EXPECT_LE(groups, decided);
   std::map<std::string, int> in_log = RedemptionsInLog();
   EXPECT_EQ(acknowledged.size(), in_log.size());
   for (const std::string& id : acknowledged) EXPECT_EQ(1, in_log[id]) << id;

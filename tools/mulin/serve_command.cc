@@ -70,9 +70,12 @@ int RunServe(const Globals& globals, const std::string& listen) {
   follower.Stop();
   io.provider->getTimer().afterDelay(kDrainMs * kj::MILLISECONDS).wait(io.waitScope);
   std::remove(serving_path.c_str());
-  spdlog::info("stopped: {} sessions, {} logins refused, {} commands not accepted, head seq {}",
-               stats.sessions_opened, stats.logins_refused, stats.commands_rejected,
-               ledger->log->head().seq);
+  const ledger::WriterStats written = ledger->writer->stats();
+  spdlog::info(
+      "stopped: {} sessions, {} logins refused, {} commands not accepted, head seq {}; the writer "
+      "decided {} commands in {} synced groups",
+      stats.sessions_opened, stats.logins_refused, stats.commands_rejected, ledger->log->head().seq,
+      written.commands, written.groups);
   return kExitOk;
 }
 
