@@ -206,7 +206,7 @@ void Run(const Args& args) {
       closed_rates, p50, p99, p999;
   std::vector<double> writer_cpu, commit_cpu, submit_cpu, rocks_cpu, all_cpu, closed_cpu,
       closed_sys, closed_writer_cpu, closed_commit_cpu, floor_rates, floor_p99, floor_cpu,
-      floor_sys, of_floor;
+      floor_sys, of_floor, append_groups, closed_groups;
   // The submitting thread is the main one, named after the binary: a renamed copy (as alternated
   // pairs of two builds use) must still find it.
   std::string submitter;
@@ -241,6 +241,7 @@ void Run(const Args& args) {
     commit_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "mulin-commit", args.events));
     submit_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, submitter, args.events));
     rocks_cpu.push_back(CpuUsPerEvent(threads_before, threads_after, "rocksdb:*", args.events));
+    append_groups.push_back(mean_group);
     if (args.appends_only) {
       std::fprintf(stderr, "run %d: mean group %.0f events\n", run + 1, mean_group);
       continue;
@@ -255,6 +256,7 @@ void Run(const Args& args) {
     every_ratio.push_back(mulin_rates.back() / every_rates.back() * 100.0);
     std::vector<double> latencies;
     const auto closed_threads_before = ThreadCpuByName();
+    const ledger::WriterStats closed_before = l->writer->stats();
     closed_rates.push_back(PerCommandCpu(
         args.events,
         [&] {
@@ -262,6 +264,10 @@ void Run(const Args& args) {
         },
         &closed_cpu, &closed_sys));
     const auto closed_threads_after = ThreadCpuByName();
+    const ledger::WriterStats closed_after = l->writer->stats();
+    closed_groups.push_back(
+        static_cast<double>(closed_after.commands - closed_before.commands) /
+        static_cast<double>(std::max<uint64_t>(1, closed_after.groups - closed_before.groups)));
     closed_writer_cpu.push_back(
         CpuUsPerEvent(closed_threads_before, closed_threads_after, "mulin-writer", args.events));
     closed_commit_cpu.push_back(
@@ -287,6 +293,8 @@ void Run(const Args& args) {
   Row("1. CPU per event: submitting thread", submit_cpu, "us");
   Row("1. CPU per event: RocksDB flush and compaction", rocks_cpu, "us");
   Row("1. CPU per event: whole process", all_cpu, "us");
+  // Each group is one synced WriteBatch, whose CPU (section 0 of the table) its commands share.
+  Row("1. events per synced group", append_groups, "events");
   Row("2. redemptions, " + std::to_string(args.threads) + " threads", closed_rates, "cmds/s",
       "budget >= 150000");
   Row("2. latency p50", p50, "us");
@@ -296,6 +304,7 @@ void Run(const Args& args) {
   Row("2. CPU per command: of which in the kernel", closed_sys, "us");
   Row("2. CPU per command: commit thread", closed_commit_cpu, "us");
   Row("2. CPU per command: writer thread", closed_writer_cpu, "us");
+  Row("2. commands per synced group", closed_groups, "cmds");
   Row("2. floor: the same threads, a queue, one fdatasync a group", floor_rates, "cmds/s",
       "baseline: no ledger");
   Row("2. floor latency p99", floor_p99, "us");
