@@ -12,7 +12,6 @@
 #include <kj/async-io.h>
 #include <sodium.h>
 
-#include <cstdio>
 #include <thread>
 
 #include "bench/batched_writes.h"
@@ -183,7 +182,6 @@ double OverRpc(const Args& args, int run, std::vector<double>* latencies, RpcCpu
   IssueCredentials(l.get(), args.connections);
   l->Close();
   mulin::testing::ServerProcess server(args.binary, l->dir);
-  std::remove((l->dir + ".serve.log").c_str());  // the server appends: one run's log each
   Must(server.Start(), "mulin serve did not start");
   const double rate = DriveConnections(args, server.address(), server.pid(), latencies, cpu);
   const auto stop_begin = std::chrono::steady_clock::now();

@@ -64,6 +64,11 @@ bool ServerProcess::Start() {
   if (port <= 0) return false;
   address_ = "127.0.0.1:" + std::to_string(port);
   log_path_ = db_ + ".serve.log";
+  log_start_ = 0;
+  {
+    std::ifstream before(log_path_, std::ios::ate);
+    if (before) log_start_ = before.tellg();
+  }
   pid_ = fork();
   if (pid_ == 0) {
     int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -98,6 +103,7 @@ int ServerProcess::Stop() {
 bool ServerProcess::WriterCounts(uint64_t* commands, uint64_t* groups) const {
   static const std::string kMarker = "the writer decided ";
   std::ifstream log(log_path_);
+  log.seekg(log_start_);
   std::string line;
   bool found = false;
   while (std::getline(log, line)) {

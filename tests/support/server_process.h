@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <ios>
 #include <string>
 
 namespace mulin::testing {
@@ -25,8 +26,9 @@ class ServerProcess {
   // SIGKILL, then waits.
   void Kill();
 
-  // From the log's last "stopped" line, after a clean Stop(): the commands the writer decided
-  // while serving and the synced groups it appended them in. False when the line is missing.
+  // From the last "stopped" line this server logged (the log is appended to across restarts; what
+  // it held before the last Start() is skipped), after a clean Stop(): the commands the writer
+  // decided while serving and the synced groups it appended them in. False when it has none.
   bool WriterCounts(uint64_t* commands, uint64_t* groups) const;
 
   const std::string& address() const { return address_; }
@@ -38,6 +40,7 @@ class ServerProcess {
   std::string db_;
   std::string address_;
   std::string log_path_;
+  std::streamoff log_start_ = 0;  // the log's size when the last Start() began
   pid_t pid_ = -1;
 };
 

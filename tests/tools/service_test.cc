@@ -142,6 +142,36 @@ TEST_F(ServiceTest, ATerminalActsOnlyForItsOwnMerchant) {
   EXPECT_EQ("M2", std::string(event->event().getBody().getSaleRecorded().getMerchantId()));
 }
 
+// `mulin serve` logs what its writer did when it stops; each run of a server reports its own.
+TEST_F(ServiceTest, EachStopLineCountsItsOwnRun) {
+  StartServer();
+  {
+    Client a(server_->address(), t1_);
+    EXPECT_TRUE(a.Redeem("once-1", "V1", 1).ok);
+  }
+  ASSERT_EQ(0, server_->Stop());
+  uint64_t decided = 0;
+  uint64_t groups = 0;
+  ASSERT_TRUE(server_->WriterCounts(&decided, &groups)) << "see " << server_->log_path();
+  EXPECT_EQ(1u, decided);
+  EXPECT_EQ(1u, groups);
+  StartServer();
+  {
+    Client a(server_->address(), t1_);
+    EXPECT_TRUE(a.Redeem("again-1", "V1", 1).ok);
+    EXPECT_TRUE(a.Redeem("again-1", "V1", 1).ok);  // a repeat: decided, nothing appended
+    EXPECT_TRUE(a.Redeem("again-2", "V1", 1).ok);
+  }
+  ASSERT_EQ(0, server_->Stop());
+  ASSERT_TRUE(server_->WriterCounts(&decided, &groups)) << "see " << server_->log_path();
+  EXPECT_EQ(3u, decided);
+  EXPECT_EQ(2u, groups);
+  // Killed, a server logs no stop line, and the earlier runs' lines are not its own.
+  StartServer();
+  server_->Kill();
+  EXPECT_FALSE(server_->WriterCounts(&decided, &groups));
+}
+
 TEST_F(ServiceTest, AnAuditorReadsAndCannotWrite) {
   StartServer();
   Client auditor(server_->address(), auditor_);
