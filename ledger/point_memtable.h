@@ -1,5 +1,7 @@
 // A memtable for column families that are only ever read by exact key: `requests` and
-// `receipts`. Keys arrive in random order and nearly every read misses.
+// `receipts`. Keys arrive in random order and nearly every read misses. Also for the databases of
+// projection rows (UsePointKeyMemTables below), which a fold reads by exact key as it goes and
+// which only statements, exports and reconcile scan.
 //
 // Entries sit in a fixed hash table of short lists, hashed on the whole user key, each list newest
 // first: an insert touches its bucket's head and no other entry, and a point read walks a few
@@ -14,9 +16,11 @@
 #pragma once
 
 #include <rocksdb/memtablerep.h>
+#include <rocksdb/options.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace mulin::ledger {
 
@@ -37,6 +41,13 @@ class PointKeyMemTableFactory final : public rocksdb::MemTableRepFactory {
  private:
   size_t bucket_count_;
 };
+
+// Puts every family of a database opened with `options` on PointKeyMemTable, which takes its
+// inserts from one thread at a time.
+inline void UsePointKeyMemTables(rocksdb::Options* options, size_t bucket_count) {
+  options->memtable_factory = std::make_shared<PointKeyMemTableFactory>(bucket_count);
+  options->allow_concurrent_memtable_write = false;
+}
 
 // Eight bytes of a key from `offset`, big-endian, zeros past its end. Where two keys' words differ
 // they order the keys as RocksDB's bytewise comparator does; where they are equal, it decides.

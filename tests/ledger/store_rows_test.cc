@@ -5,10 +5,14 @@
 // writer committed are what a later read-only open reads.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ledger/store.h"
@@ -75,6 +79,53 @@ TEST(StoreRows, AReadOnlyOpenReadsTheRowsAWriterCommitted) {
   auto reader = Store::Open(dir.path(), read_only);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ("12", Read((*reader)->projections_db(), (*reader)->projections(), "balance"));
+}
+
+// The rows' memtables are hashed (ledger/point_memtable.h): reads by exact key, and scans by
+// prefix in key order over what is still in the memtable, after later writes of the same rows and
+// range drops, on the writer's open and on a read-only one beside it.
+TEST(StoreRows, RowsInHashedMemtablesReadAndScanInKeyOrder) {
+  testing::TempDir dir;
+  auto store = Store::Open(dir.path(), StoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  rocksdb::DB* rows = (*store)->projections_db();
+  rocksdb::ColumnFamilyHandle* family = (*store)->projections();
+  EXPECT_STREQ("MulinPointKeyMemTable", rows->GetOptions(family).memtable_factory->Name());
+  std::map<std::string, std::string> model;
+  for (int round = 0; round < 3; ++round) {  // each round rewrites every row, as catch-ups do
+    rocksdb::WriteBatch batch;
+    for (int i = 0; i < 500; ++i) {
+      const int k = (i * 7919) % 500;  // not in key order
+      const std::string key = (k % 2 == 0 ? "audit/" : "balance/") + std::to_string(1000 + k);
+      const std::string value = std::to_string(round) + ":" + key;
+      ASSERT_TRUE(batch.Put(family, key, value).ok());
+      model[key] = value;
+    }
+    ASSERT_TRUE(rows->Write(rocksdb::WriteOptions(), &batch).ok());
+  }
+  ASSERT_TRUE(rows->DeleteRange(rocksdb::WriteOptions(), family, "audit/1100", "audit/1200").ok());
+  model.erase(model.lower_bound("audit/1100"), model.lower_bound("audit/1200"));
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto reader = Store::Open(dir.path(), read_only);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  for (Store* at : {store->get(), reader->get()}) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        at->projections_db()->NewIterator(rocksdb::ReadOptions(), at->projections()));
+    std::vector<std::pair<std::string, std::string>> scanned;
+    for (it->Seek("audit/"); it->Valid() && it->key().starts_with("audit/"); it->Next()) {
+      scanned.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+    std::vector<std::pair<std::string, std::string>> expected(model.begin(),
+                                                              model.lower_bound("b"));
+    EXPECT_EQ(expected, scanned);
+    EXPECT_EQ("2:balance/1001", Read(at->projections_db(), at->projections(), "balance/1001"));
+    std::string dropped;
+    EXPECT_TRUE(at->projections_db()
+                    ->Get(rocksdb::ReadOptions(), at->projections(), "audit/1150", &dropped)
+                    .IsNotFound());
+  }
 }
 
 // A ledger as written before the rows had a database of their own: the `projections` family of
