@@ -146,10 +146,9 @@ Status RocksRowStore::Commit(RowBatch batch) {
     rocksdb::Status s = write.DeleteRange(family_, prefix, PrefixSuccessor(prefix));
     if (!s.ok()) return FromRocks(s, "dropping projection rows");
   }
-  // In key order, each memtable insert starts its search where the previous one ended: far
-  // fewer key comparisons than inserting in the fold's order.
-  std::sort(batch.puts.begin(), batch.puts.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Puts go in the fold's order: the rows' memtables are hashed (ledger/point_memtable.h), so an
+  // insert costs the same in any order, and sorting a batch first cost a third of this function
+  // (callgrind, bench/RESULTS.md section 4).
   for (const auto& [key, value] : batch.puts) {
     rocksdb::Status s = write.Put(family_, key, value);
     if (!s.ok()) return FromRocks(s, "writing projection rows");
