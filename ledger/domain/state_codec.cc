@@ -8,6 +8,7 @@
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -156,6 +157,12 @@ void EncodeActivity(const State& state, Snap::Builder snap) {
     list[i].setMinutes(balances[i]->second[static_cast<size_t>(schema::Unit::MINUTES)]);
     list[i].setFen(balances[i]->second[static_cast<size_t>(schema::Unit::FEN)]);
   }
+}
+
+// The message as flat bytes: the segment table, then the segments.
+std::string FlatBytes(capnp::MessageBuilder& message) {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  return std::string(words.asChars().begin(), words.asChars().size());
 }
 
 std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
@@ -315,17 +322,33 @@ std::string EncodeState(const State& state) {
   snap.setLastRecordedAtUs(state.last_recorded_at_us);
   EncodeRegistry(state, snap);
   EncodeActivity(state, snap);
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-  return std::string(words.asChars().begin(), words.asChars().size());
+  if (message.getSegmentsForOutput().size() == 1) return FlatBytes(message);
+  // A large state outgrows the builder's first segments, and a list that fills a segment of its
+  // own has every text of its entries in the next one, each reached through a far pointer that
+  // the reader resolves under a lock (capnp::_::ReaderArena::tryGetSegment). Copied into a single
+  // segment, the message has no far pointers: at 1M volunteers the lookups had been a sixth of a
+  // start-up's instructions (bench/RESULTS.md section 6).
+  capnp::MallocMessageBuilder single(message.sizeInWords() + 1);
+  single.setRoot(message.getRoot<Snap>().asReader());
+  return FlatBytes(single);
 }
 
 Result<State> DecodeState(std::string_view bytes) {
   if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
     return Bad(std::to_string(bytes.size()) + " bytes is not a whole number of words");
   }
-  // Stored bytes carry no alignment guarantee; Cap'n Proto readers need 8-byte alignment.
-  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  // Cap'n Proto readers need 8-byte alignment, which stored bytes need not have; a heap string's
+  // have it (at 1M volunteers the copy was 128 MB of a start-up's peak memory).
+  const size_t word_count = bytes.size() / sizeof(capnp::word);
+  kj::Array<capnp::word> copy;
+  kj::ArrayPtr<const capnp::word> words;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+    words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), word_count);
+  } else {
+    copy = kj::heapArray<capnp::word>(word_count);
+    std::memcpy(copy.begin(), bytes.data(), bytes.size());
+    words = copy;
+  }
   capnp::ReaderOptions options;
   options.traversalLimitInWords = words.size() * kTraversalWordsPerWord + kTraversalWordsMargin;
   options.nestingLimit = kSnapshotNestingMax;
