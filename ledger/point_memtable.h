@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "ledger/key_order.h"
+
 namespace mulin::ledger {
 
 class PointKeyMemTableFactory final : public rocksdb::MemTableRepFactory {
@@ -47,16 +49,6 @@ class PointKeyMemTableFactory final : public rocksdb::MemTableRepFactory {
 inline void UsePointKeyMemTables(rocksdb::Options* options, size_t bucket_count) {
   options->memtable_factory = std::make_shared<PointKeyMemTableFactory>(bucket_count);
   options->allow_concurrent_memtable_write = false;
-}
-
-// Eight bytes of a key from `offset`, big-endian, zeros past its end. Where two keys' words differ
-// they order the keys as RocksDB's bytewise comparator does; where they are equal, it decides.
-inline uint64_t KeyWord(const char* data, size_t size, size_t offset) {
-  uint64_t word = 0;
-  for (size_t i = offset; i < offset + 8; ++i) {
-    word = (word << 8) | (i < size ? static_cast<unsigned char>(data[i]) : 0u);
-  }
-  return word;
 }
 
 }  // namespace mulin::ledger

@@ -273,25 +273,13 @@ void Store::MultiGet(rocksdb::ColumnFamilyHandle* family, const std::vector<rock
   values->clear();
   statuses->clear();
   if (n == 0) return;
-  // Sorted by their first 16 bytes as two big-endian words (zero-padded), then bytewise on ties:
-  // the keys here (request keys, receipt ids) are short, so integer comparisons decide nearly all.
-  struct Ordered {
-    uint64_t high, low;
-    uint32_t index;
-  };
-  std::vector<Ordered> order(n);
-  for (size_t i = 0; i < n; ++i) {
-    const rocksdb::Slice& key = keys[i];
-    order[i] = Ordered{KeyWord(key.data(), key.size(), 0), KeyWord(key.data(), key.size(), 8),
-                       static_cast<uint32_t>(i)};
-  }
-  std::sort(order.begin(), order.end(), [&keys](const Ordered& a, const Ordered& b) {
-    if (a.high != b.high) return a.high < b.high;
-    if (a.low != b.low) return a.low < b.low;
-    return keys[a.index].compare(keys[b.index]) < 0;
-  });
+  // In key order (SortByKey: the keys here, request keys and receipt ids, are short).
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  SortByKey(&order,
+            [&keys](uint32_t i) { return std::string_view(keys[i].data(), keys[i].size()); });
   std::vector<rocksdb::Slice> sorted(n);
-  for (size_t i = 0; i < n; ++i) sorted[i] = keys[order[i].index];
+  for (size_t i = 0; i < n; ++i) sorted[i] = keys[order[i]];
   std::vector<rocksdb::PinnableSlice> sorted_values(n);
   std::vector<rocksdb::Status> sorted_statuses(n);
   db_->MultiGet(rocksdb::ReadOptions(), family, n, sorted.data(), sorted_values.data(),
@@ -299,8 +287,8 @@ void Store::MultiGet(rocksdb::ColumnFamilyHandle* family, const std::vector<rock
   values->resize(n);
   statuses->resize(n);
   for (size_t i = 0; i < n; ++i) {
-    (*values)[order[i].index] = std::move(sorted_values[i]);
-    (*statuses)[order[i].index] = std::move(sorted_statuses[i]);
+    (*values)[order[i]] = std::move(sorted_values[i]);
+    (*statuses)[order[i]] = std::move(sorted_statuses[i]);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "ledger/domain/state.h"
+#include "ledger/key_order.h"
 #include "ledger/schema/snapshot.capnp.h"
 
 namespace mulin::domain {
@@ -29,14 +30,16 @@ constexpr int kSnapshotNestingMax = 16;
 constexpr uint64_t kTraversalWordsPerWord = 4;
 constexpr uint64_t kTraversalWordsMargin = 1024;
 
+// A map's entries in id order. SortByKey compares the ids' first 16 bytes as integers: at 1M
+// volunteers, sorting the members and balances with std::string's comparison had taken a billion
+// instructions more of an encoding's 4.4 billion (bench/RESULTS.md section 6).
 template <typename T>
 std::vector<const std::pair<const std::string, T>*> SortedEntries(
     const std::unordered_map<std::string, T>& map) {
   std::vector<const std::pair<const std::string, T>*> entries;
   entries.reserve(map.size());
   for (const auto& entry : map) entries.push_back(&entry);
-  std::sort(entries.begin(), entries.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
+  ledger::SortByKey(&entries, [](const auto* entry) { return std::string_view(entry->first); });
   return entries;
 }
 
@@ -157,12 +160,6 @@ void EncodeActivity(const State& state, Snap::Builder snap) {
     list[i].setMinutes(balances[i]->second[static_cast<size_t>(schema::Unit::MINUTES)]);
     list[i].setFen(balances[i]->second[static_cast<size_t>(schema::Unit::FEN)]);
   }
-}
-
-// The message as flat bytes: the segment table, then the segments.
-std::string FlatBytes(capnp::MessageBuilder& message) {
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-  return std::string(words.asChars().begin(), words.asChars().size());
 }
 
 std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
@@ -312,25 +309,82 @@ Status DecodeActivity(Snap::Reader snap, State* state) {
   return DecodeBalances(snap.getBalances(), state);
 }
 
+// Words of a text field: its bytes and the NUL, rounded up.
+size_t TextWords(const std::string& text) { return text.size() / sizeof(capnp::word) + 1; }
+
+// Words of a list of `n` structs S: its tag and the structs.
+template <typename S>
+size_t ListWords(size_t n) {
+  return 1 + n * capnp::sizeInWords<S>();
+}
+
+// Words of the entries of `map`, a list of S: each entry's struct and id, and `more(value)`.
+template <typename S, typename T, typename More>
+size_t MapWords(const std::unordered_map<std::string, T>& map, More more) {
+  size_t words = ListWords<S>(map.size());
+  for (const auto& [id, value] : map) words += TextWords(id) + more(value);
+  return words;
+}
+
+// At least the words EncodeState's message takes, so that it is built in one segment. Built in
+// segments that grow as it goes, a large state's lists each filled a segment of their own and had
+// every text of their entries in the next, each behind a far pointer that the reader resolves
+// under a lock (capnp::_::ReaderArena::tryGetSegment): at 1M volunteers a sixth of a start-up's
+// instructions (bench/RESULTS.md section 6). Should the bound fall short, the message takes a
+// second segment: larger and slower to read, never wrong.
+size_t EncodedWordsBound(const State& state) {
+  const auto nothing = [](const auto&) { return size_t{0}; };
+  size_t words = 1 + capnp::sizeInWords<Snap>();  // the root pointer, the root
+  words += MapWords<Snap::Community>(state.communities, [](const Community& c) {
+    return ListWords<schema::RulesChanged>(c.rules.size());
+  });
+  // A member's roles are at most four UInt16s: one word.
+  words += MapWords<Snap::Member>(state.members,
+                                  [](const Member& m) { return TextWords(m.community_id) + 1; });
+  words += MapWords<Snap::Merchant>(state.merchants,
+                                    [](const Merchant& m) { return TextWords(m.community_id); });
+  words += MapWords<Snap::Project>(state.projects,
+                                   [](const Project& p) { return TextWords(p.community_id); });
+  words += MapWords<Snap::Terminal>(state.terminals,
+                                    [](const Terminal& t) { return TextWords(t.merchant_id); });
+  words += MapWords<Snap::Credential>(state.credentials, [](const Credential& c) {
+    return TextWords(c.community_id) + TextWords(c.subject_id) + TextWords(c.secret_hash);
+  });
+  words += MapWords<Snap::Order>(state.orders, [](const Order& o) {
+    size_t more = TextWords(o.community_id) + TextWords(o.resident_id) +
+                  TextWords(o.social_worker_id) +
+                  ListWords<schema::VolunteerMinutes>(o.shares.size());
+    for (const Share& share : o.shares) more += TextWords(share.volunteer_id);
+    return more;
+  });
+  words += MapWords<Snap::Redemption>(state.redemptions, [](const Redemption& r) {
+    return TextWords(r.volunteer_id) + TextWords(r.merchant_id);
+  });
+  words +=
+      MapWords<Snap::Sale>(state.sales, [](const Sale& x) { return TextWords(x.merchant_id); });
+  words += MapWords<Snap::Payout>(state.payouts, [](const Payout& p) {
+    return TextWords(p.community_id) + TextWords(p.project_id) + TextWords(p.requester_id);
+  });
+  words += MapWords<Snap::Balance>(state.balances, nothing);
+  return words;
+}
+
 }  // namespace
 
 std::string EncodeState(const State& state) {
-  capnp::MallocMessageBuilder message;
+  // In one segment (EncodedWordsBound). A segment holds at most 2^29 - 1 words (capnp/common.h,
+  // SEGMENT_WORD_COUNT_BITS); a larger state takes more than one.
+  constexpr size_t kSegmentWordsMax = (size_t{1} << capnp::SEGMENT_WORD_COUNT_BITS) - 1;
+  capnp::MallocMessageBuilder message(
+      static_cast<unsigned>(std::min(EncodedWordsBound(state), kSegmentWordsMax)));
   auto snap = message.initRoot<Snap>();
   snap.setFormatVersion(kStateFormatVersion);
   snap.setLastSeq(state.last_seq);
   snap.setLastRecordedAtUs(state.last_recorded_at_us);
   EncodeRegistry(state, snap);
   EncodeActivity(state, snap);
-  if (message.getSegmentsForOutput().size() == 1) return FlatBytes(message);
-  // A large state outgrows the builder's first segments, and a list that fills a segment of its
-  // own has every text of its entries in the next one, each reached through a far pointer that
-  // the reader resolves under a lock (capnp::_::ReaderArena::tryGetSegment). Copied into a single
-  // segment, the message has no far pointers: at 1M volunteers the lookups had been a sixth of a
-  // start-up's instructions (bench/RESULTS.md section 6).
-  capnp::MallocMessageBuilder single(message.sizeInWords() + 1);
-  single.setRoot(message.getRoot<Snap>().asReader());
-  return FlatBytes(single);
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  return std::string(words.asChars().begin(), words.asChars().size());
 }
 
 Result<State> DecodeState(std::string_view bytes) {

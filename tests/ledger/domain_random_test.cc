@@ -80,7 +80,9 @@ TEST_P(DomainRandomTest, InvariantsHoldAndReplayRebuildsTheState) {
   }
   ASSERT_EQ(log_.size(), state_.last_seq);
   EXPECT_TRUE(Replay() == state_) << "replaying every event must rebuild the live state";
-  Result<domain::State> decoded = domain::DecodeState(domain::EncodeState(state_));
+  const std::string bytes = domain::EncodeState(state_);
+  EXPECT_EQ(1u, SnapshotSegments(bytes)) << "the state outgrew EncodeState's bound";
+  Result<domain::State> decoded = domain::DecodeState(bytes);
   ASSERT_TRUE(decoded.ok());
   EXPECT_TRUE(*decoded == state_);
   // The run must have exercised the domain, not only its rejections.

@@ -7,6 +7,8 @@
 #include <capnp/message.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <tuple>
@@ -34,6 +36,15 @@ inline constexpr int64_t kStartUs = 1'700'000'000'000'000;  // 2023-11-14, any f
 inline constexpr int64_t kHourUs = 3600LL * 1'000'000;
 
 // "ok" for an ok status, the reason code of a rejection, else the status's code name.
+// The segments of an EncodeState message: its segment table's first word (the count less one,
+// little-endian), plus one. EncodeState sizes its message to take one.
+inline uint32_t SnapshotSegments(const std::string& bytes) {
+  uint32_t less_one = 0;
+  if (bytes.size() < sizeof(less_one)) return 0;
+  std::memcpy(&less_one, bytes.data(), sizeof(less_one));
+  return less_one + 1;
+}
+
 inline std::string CodeOf(const Status& status) {
   if (status.ok()) return "ok";
   if (status.IsRejected()) return status.reason_code();
