@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/key_order.h"
 #include "ledger/memtable_support.h"
 
 namespace mulin::ledger {

@@ -22,8 +22,6 @@
 #include <cstdint>
 #include <memory>
 
-#include "ledger/key_order.h"
-
 namespace mulin::ledger {
 
 class PointKeyMemTableFactory final : public rocksdb::MemTableRepFactory {

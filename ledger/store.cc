@@ -14,6 +14,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "ledger/key_order.h"
 #include "ledger/point_memtable.h"
 #include "ledger/store_families.h"
 #include "ledger/store_open.h"
