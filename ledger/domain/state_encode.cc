@@ -1,18 +1,13 @@
-// EncodeState / DecodeState: State as a schema::StateSnapshot message
-// (ledger/schema/snapshot.capnp).
-//
-// Snapshot bytes := a flat Cap'n Proto message (segment table, then segments) whose root is a
-// StateSnapshot; nothing may follow the message. Every list is in strictly ascending id order.
+// EncodeState: State as a snapshot message in one segment (ledger/domain/state_format.h).
 #include <capnp/message.h>
 #include <capnp/serialize.h>
-#include <kj/exception.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <utility>
 
 #include "ledger/domain/state.h"
+#include "ledger/domain/state_format.h"
 #include "ledger/key_order.h"
 #include "ledger/schema/snapshot.capnp.h"
 
@@ -20,15 +15,6 @@ namespace mulin::domain {
 namespace {
 
 using Snap = schema::StateSnapshot;
-
-// Bump when a field changes meaning; an older snapshot is then ignored and the log replayed.
-constexpr uint32_t kStateFormatVersion = 1;
-// Snapshot nesting is StateSnapshot → list → entry → list → struct; anything deeper is hostile.
-constexpr int kSnapshotNestingMax = 16;
-// Decoding reads every word a small, bounded number of times (ids are read once for the order
-// check and once to store); the margin covers the segment table and empty messages.
-constexpr uint64_t kTraversalWordsPerWord = 4;
-constexpr uint64_t kTraversalWordsMargin = 1024;
 
 // A map's entries in id order. SortByKey compares the ids' first 16 bytes as integers: at 1M
 // volunteers, sorting the members and balances with std::string's comparison had taken a billion
@@ -162,153 +148,6 @@ void EncodeActivity(const State& state, Snap::Builder snap) {
   }
 }
 
-std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
-
-Status Bad(const std::string& what) { return Status::Corruption("state snapshot: " + what); }
-
-// Reads a list in id order into `out`; `read(entry, &value)` decodes one entry.
-template <typename T, typename List, typename Read>
-Status DecodeMap(List list, const char* what, std::unordered_map<std::string, T>* out, Read read) {
-  out->reserve(list.size());
-  std::string previous;
-  for (auto entry : list) {
-    std::string id = Str(entry.getId());
-    if (id.empty() || (!out->empty() && !(previous < id))) {
-      return Bad(std::string(what) + " ids are empty, unsorted or repeated near '" + id + "'");
-    }
-    T value;
-    MULIN_RETURN_IF_ERROR(read(entry, &value));
-    previous = id;
-    out->emplace(std::move(id), std::move(value));
-  }
-  return Status::Ok();
-}
-
-Status DecodeCommunity(Snap::Community::Reader r, Community* c) {
-  for (auto rule : r.getRules()) {
-    Rules rules{rule.getEffectiveFromUs(), rule.getPointsPerHour(), rule.getMaxMinutesPerOrder(),
-                rule.getRatingWindowS(), rule.getReversalWindowS()};
-    if (!c->rules.empty() && rules.effective_from_us < c->rules.back().effective_from_us) {
-      return Bad("community rules out of effective order");
-    }
-    c->rules.push_back(rules);
-  }
-  return Status::Ok();
-}
-
-Status DecodeMember(Snap::Member::Reader r, Member* m) {
-  m->community_id = Str(r.getCommunityId());
-  int previous = -1;
-  for (schema::Role role : r.getRoles()) {
-    const int value = static_cast<int>(role);
-    if (value <= previous || value > static_cast<int>(schema::Role::STAFF)) {
-      return Bad("member roles unknown, unsorted or repeated");
-    }
-    m->roles |= RoleBit(role);
-    previous = value;
-  }
-  return Status::Ok();
-}
-
-Status DecodeCredential(Snap::Credential::Reader r, Credential* c) {
-  if (static_cast<uint16_t>(r.getRole()) >
-      static_cast<uint16_t>(schema::CredentialRole::OPERATOR)) {
-    return Bad("unknown credential role");
-  }
-  c->community_id = Str(r.getCommunityId());
-  c->role = r.getRole();
-  c->subject_id = Str(r.getSubjectId());
-  auto hash = r.getSecretHash();
-  c->secret_hash.assign(reinterpret_cast<const char*>(hash.begin()), hash.size());
-  c->revoked = r.getRevoked();
-  return Status::Ok();
-}
-
-Status DecodeOrder(Snap::Order::Reader r, Order* o) {
-  if (static_cast<uint16_t>(r.getStatus()) > static_cast<uint16_t>(kLastOrderStatus) ||
-      r.getRating() > 5) {
-    return Bad("order status or rating out of range");
-  }
-  o->community_id = Str(r.getCommunityId());
-  o->status = static_cast<OrderStatus>(r.getStatus());
-  o->resident_id = Str(r.getResidentId());
-  o->social_worker_id = Str(r.getSocialWorkerId());
-  o->delivered_at_us = r.getDeliveredAtUs();
-  o->rating = r.getRating();
-  for (auto share : r.getShares()) {
-    o->shares.push_back(Share{Str(share.getVolunteerId()), share.getMinutes(), share.getPoints()});
-  }
-  return Status::Ok();
-}
-
-Status DecodeRegistry(Snap::Reader snap, State* state) {
-  MULIN_RETURN_IF_ERROR(
-      DecodeMap(snap.getCommunities(), "community", &state->communities, DecodeCommunity));
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getMembers(), "member", &state->members, DecodeMember));
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getMerchants(), "merchant", &state->merchants,
-                                  [](Snap::Merchant::Reader r, Merchant* m) {
-                                    m->community_id = Str(r.getCommunityId());
-                                    m->rate_bps = r.getContributionRateBps();
-                                    return Status::Ok();
-                                  }));
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getProjects(), "project", &state->projects,
-                                  [](Snap::Project::Reader r, Project* p) {
-                                    p->community_id = Str(r.getCommunityId());
-                                    return Status::Ok();
-                                  }));
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getTerminals(), "terminal", &state->terminals,
-                                  [](Snap::Terminal::Reader r, Terminal* t) {
-                                    t->merchant_id = Str(r.getMerchantId());
-                                    return Status::Ok();
-                                  }));
-  return DecodeMap(snap.getCredentials(), "credential", &state->credentials, DecodeCredential);
-}
-
-Status DecodeBalances(capnp::List<Snap::Balance>::Reader list, State* state) {
-  state->balances.reserve(list.size());
-  std::string previous;
-  for (auto entry : list) {
-    std::string account = Str(entry.getAccountId());
-    if (account.empty() || (!state->balances.empty() && !(previous < account))) {
-      return Bad("balance accounts are empty, unsorted or repeated near '" + account + "'");
-    }
-    Balances balances{};
-    balances[static_cast<size_t>(schema::Unit::POINTS)] = entry.getPoints();
-    balances[static_cast<size_t>(schema::Unit::MINUTES)] = entry.getMinutes();
-    balances[static_cast<size_t>(schema::Unit::FEN)] = entry.getFen();
-    previous = account;
-    state->balances.emplace(std::move(account), balances);
-  }
-  return Status::Ok();
-}
-
-Status DecodeActivity(Snap::Reader snap, State* state) {
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getOrders(), "order", &state->orders, DecodeOrder));
-  MULIN_RETURN_IF_ERROR(
-      DecodeMap(snap.getRedemptions(), "redemption", &state->redemptions,
-                [](Snap::Redemption::Reader r, Redemption* x) {
-                  *x = Redemption{r.getSeq(),    Str(r.getVolunteerId()), Str(r.getMerchantId()),
-                                  r.getPoints(), r.getRecordedAtUs(),     r.getReversed()};
-                  return Status::Ok();
-                }));
-  MULIN_RETURN_IF_ERROR(
-      DecodeMap(snap.getSales(), "sale", &state->sales, [](Snap::Sale::Reader r, Sale* x) {
-        *x = Sale{r.getSeq(), Str(r.getMerchantId()), r.getGrossFen(), r.getContributionFen(),
-                  r.getReversed()};
-        return Status::Ok();
-      }));
-  MULIN_RETURN_IF_ERROR(DecodeMap(
-      snap.getPayouts(), "payout", &state->payouts, [](Snap::Payout::Reader r, Payout* x) {
-        if (static_cast<uint16_t>(r.getStatus()) > static_cast<uint16_t>(kLastPayoutStatus)) {
-          return Bad("unknown payout status");
-        }
-        *x = Payout{Str(r.getCommunityId()), Str(r.getProjectId()), r.getAmountFen(),
-                    Str(r.getRequesterId()), static_cast<PayoutStatus>(r.getStatus())};
-        return Status::Ok();
-      }));
-  return DecodeBalances(snap.getBalances(), state);
-}
-
 // Words of a text field: its bytes and the NUL, rounded up.
 size_t TextWords(const std::string& text) { return text.size() / sizeof(capnp::word) + 1; }
 
@@ -385,50 +224,6 @@ std::string EncodeState(const State& state) {
   EncodeActivity(state, snap);
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   return std::string(words.asChars().begin(), words.asChars().size());
-}
-
-Result<State> DecodeState(std::string_view bytes) {
-  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
-    return Bad(std::to_string(bytes.size()) + " bytes is not a whole number of words");
-  }
-  // Cap'n Proto readers need 8-byte alignment, which stored bytes need not have; a heap string's
-  // have it (at 1M volunteers the copy was 128 MB of a start-up's peak memory).
-  const size_t word_count = bytes.size() / sizeof(capnp::word);
-  kj::Array<capnp::word> copy;
-  kj::ArrayPtr<const capnp::word> words;
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
-    words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), word_count);
-  } else {
-    copy = kj::heapArray<capnp::word>(word_count);
-    std::memcpy(copy.begin(), bytes.data(), bytes.size());
-    words = copy;
-  }
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = words.size() * kTraversalWordsPerWord + kTraversalWordsMargin;
-  options.nestingLimit = kSnapshotNestingMax;
-  State state;
-  Status status;
-  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
-                 capnp::FlatArrayMessageReader reader(words, options);
-                 if (reader.getEnd() != words.end()) {
-                   status = Bad("bytes follow the message");
-                   return;
-                 }
-                 Snap::Reader snap = reader.getRoot<Snap>();
-                 if (snap.getFormatVersion() != kStateFormatVersion) {
-                   status = Bad("format version " + std::to_string(snap.getFormatVersion()) +
-                                ", this build reads " + std::to_string(kStateFormatVersion));
-                   return;
-                 }
-                 state.last_seq = snap.getLastSeq();
-                 state.last_recorded_at_us = snap.getLastRecordedAtUs();
-                 status = DecodeRegistry(snap, &state);
-                 if (status.ok()) status = DecodeActivity(snap, &state);
-               })) {
-    return Bad("undecodable: " + std::string(exception->getDescription().cStr()));
-  }
-  if (!status.ok()) return status;
-  return state;
 }
 
 }  // namespace mulin::domain
