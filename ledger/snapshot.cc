@@ -9,35 +9,40 @@ constexpr size_t kSnapshotHeaderBytes = 8 + kChainHashBytes;
 }  // namespace
 
 Status WriteSnapshot(Store* store, const Snapshot& snapshot) {
-  std::string value;
-  value.reserve(kSnapshotHeaderBytes + snapshot.state.size());
-  PutFixed64(&value, snapshot.at.seq);
-  value.append(reinterpret_cast<const char*>(snapshot.at.chain.data()), kChainHashBytes);
-  value.append(snapshot.state);
+  std::string header;
+  PutFixed64(&header, snapshot.at.seq);
+  header.append(reinterpret_cast<const char*>(snapshot.at.chain.data()), kChainHashBytes);
+  // Header and state go into the batch as two parts: no third copy of the state to join them.
+  const rocksdb::Slice key(kLatestKey.data(), kLatestKey.size());
+  const rocksdb::Slice parts[] = {header, snapshot.state};
   rocksdb::WriteBatch batch;
-  batch.Put(store->snapshots(), kLatestKey, value);
+  batch.Put(store->snapshots(), rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
   // Not synced: a snapshot lost in a crash only lengthens the next start-up's replay.
   return store->Write(&batch, /*sync=*/false);
 }
 
-Result<std::optional<Snapshot>> ReadUsableSnapshot(Store* store, const EventLog& log) {
+std::string_view StoredSnapshot::state() const {
+  return std::string_view(value).substr(kSnapshotHeaderBytes);
+}
+
+Result<std::optional<StoredSnapshot>> ReadUsableSnapshot(Store* store, const EventLog& log) {
   std::string value;
   rocksdb::Status s =
       store->db()->Get(rocksdb::ReadOptions(), store->snapshots(), kLatestKey, &value);
-  if (s.IsNotFound()) return std::optional<Snapshot>();
+  if (s.IsNotFound()) return std::optional<StoredSnapshot>();
   if (!s.ok()) return FromRocks(s, "reading snapshot");
-  if (value.size() < kSnapshotHeaderBytes) return std::optional<Snapshot>();
-  Snapshot snapshot;
+  if (value.size() < kSnapshotHeaderBytes) return std::optional<StoredSnapshot>();
+  StoredSnapshot snapshot;
   snapshot.at.seq = GetFixed64(value.data());
   std::memcpy(snapshot.at.chain.data(), value.data() + 8, kChainHashBytes);
-  if (snapshot.at.seq == 0 || snapshot.at.seq > log.head().seq) return std::optional<Snapshot>();
+  if (snapshot.at.seq == 0 || snapshot.at.seq > log.head().seq) {
+    return std::optional<StoredSnapshot>();
+  }
   std::unique_ptr<LogCursor> cursor = log.NewCursor(snapshot.at.seq, snapshot.at.seq);
   if (!cursor->Valid()) return cursor->status();
-  if (cursor->chain() != snapshot.at.chain) return std::optional<Snapshot>();
-  // In place: a copy would hold the state twice at the peak of a start-up.
-  value.erase(0, kSnapshotHeaderBytes);
-  snapshot.state = std::move(value);
-  return std::optional<Snapshot>(std::move(snapshot));
+  if (cursor->chain() != snapshot.at.chain) return std::optional<StoredSnapshot>();
+  snapshot.value = std::move(value);
+  return std::optional<StoredSnapshot>(std::move(snapshot));
 }
 
 }  // namespace mulin::ledger

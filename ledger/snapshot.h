@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "ledger/event_log.h"
 #include "ledger/status.h"
@@ -23,9 +24,18 @@ struct Snapshot {
   std::string state;  // domain::EncodeState bytes
 };
 
+// A snapshot as read back: the stored value whole, its state viewed in place. A state runs to
+// 100 MB and more at a million volunteers; copying it out, or shifting it over the header, would
+// put it through memory once more on every start-up.
+struct StoredSnapshot {
+  Head at;
+  std::string value;  // the header, then the state
+  std::string_view state() const;
+};
+
 Status WriteSnapshot(Store* store, const Snapshot& snapshot);
 // The latest snapshot, or nullopt when none is stored or it does not match `log`.
-Result<std::optional<Snapshot>> ReadUsableSnapshot(Store* store, const EventLog& log);
+Result<std::optional<StoredSnapshot>> ReadUsableSnapshot(Store* store, const EventLog& log);
 
 }  // namespace mulin::ledger
 

@@ -52,10 +52,10 @@ Status Writer::LoadState() {
   if (!indexed.ok()) return indexed.status();
   state_ = std::make_unique<domain::State>();
   held_->receipts.clear();
-  Result<std::optional<Snapshot>> snapshot = ReadUsableSnapshot(store_, *log_);
+  Result<std::optional<StoredSnapshot>> snapshot = ReadUsableSnapshot(store_, *log_);
   if (!snapshot.ok()) return snapshot.status();
   if (snapshot->has_value()) {
-    Result<domain::State> decoded = domain::DecodeState((*snapshot)->state);
+    Result<domain::State> decoded = domain::DecodeState((*snapshot)->state());
     // An undecodable snapshot is ignored: the full replay below is slower but equally right.
     if (decoded.ok()) {
       *state_ = std::move(decoded).value();

@@ -177,8 +177,9 @@ Result<State> DecodeState(std::string_view bytes) {
   if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
     return Bad(std::to_string(bytes.size()) + " bytes is not a whole number of words");
   }
-  // Cap'n Proto readers need 8-byte alignment, which stored bytes need not have; a heap string's
-  // have it (at 1M volunteers the copy was 128 MB of a start-up's peak memory).
+  // Cap'n Proto readers need 8-byte alignment, which stored bytes need not have. A stored
+  // snapshot's state has it (ledger/snapshot.h: a heap string, past a 40-byte header) and is read
+  // where it lies; at 1M volunteers a copy was 128 MB of a start-up's peak memory.
   const size_t word_count = bytes.size() / sizeof(capnp::word);
   kj::Array<capnp::word> copy;
   kj::ArrayPtr<const capnp::word> words;
