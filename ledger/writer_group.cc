@@ -74,7 +74,7 @@ long Writer::DecideOne(const DecodedCommand& decoded, const std::optional<Reques
   for (size_t i = 0; i < decision.events.size(); ++i) {
     const auto& message = decision.events[i];
     group->payloads.push_back(EncodeMessage(*message));
-    const schema::Event::Reader event = message->getRoot<schema::Event>().asReader();
+    const schema::Event::Reader event = domain::BuiltEvent(*message);
     domain::Evolve(state_.get(), event, decision.postings[i]);
     Status indexed = group->receipts.Add(event, &held_->receipts);
     if (!indexed.ok() && group->receipts_broken.ok()) group->receipts_broken = indexed;

@@ -68,7 +68,7 @@ Status CheckBalances(const State& state, Decision* decision) {
   std::vector<std::pair<std::string_view, Balances>> after;
   decision->postings.reserve(decision->events.size());
   for (const auto& message : decision->events) {
-    auto event = message->getRoot<schema::Event>().asReader();
+    const schema::Event::Reader event = BuiltEvent(*message);
     decision->postings.push_back(Postings(event));
     for (const Posting& posting : decision->postings.back()) {
       size_t at = after.size();
@@ -109,6 +109,13 @@ Status DecideChecked(const State& state, schema::Command::Reader command, const 
 }
 
 }  // namespace
+
+schema::Event::Reader BuiltEvent(capnp::MessageBuilder& message) {
+  const kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments =
+      message.getSegmentsForOutput();
+  if (segments.size() == 1) return capnp::readMessageUnchecked<schema::Event>(segments[0].begin());
+  return message.getRoot<schema::Event>().asReader();
+}
 
 Decision Decide(const State& state, schema::Command::Reader command, const DecideContext& ctx) {
   Decision decision;

@@ -64,6 +64,12 @@ struct Decision {
 
 Decision Decide(const State& state, schema::Command::Reader command, const DecideContext& ctx);
 
+// The event an accepted decision built, for reading. A builder's reader checks every pointer it
+// follows against the builder's segments (a quarter of the instructions of reading a text field,
+// callgrind: 132 against 99); an event Decide built lies in one segment it wrote itself, so it is
+// read without the checks. An event that outgrew its first segment is read through the builder.
+schema::Event::Reader BuiltEvent(capnp::MessageBuilder& message);
+
 // Every reason code Decide can reject with, each once (for documentation and tests).
 std::vector<std::string> AllRejectionCodes();
 

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "tests/support/domain_fixture.h"
 
@@ -150,6 +151,36 @@ TEST_F(DomainEvolveTest, EvolveStopsTheProcessOnAnEventThatDoesNotApply) {
   gap->getRoot<schema::Event>().setSeq(state_.last_seq + 5);
   EXPECT_DEATH(domain::Evolve(&state_, gap->getRoot<schema::Event>().asReader()),
                "invariant violated");
+}
+
+// The writer reads an event Decide built without bounds checks when it lies in one segment, and
+// through the builder when it outgrew its first: either way it reads the event as built.
+TEST_F(DomainEvolveTest, BuiltEventsReadAsBuiltInOneSegmentOrSeveral) {
+  for (const unsigned first_segment_words : {1024u, 4u}) {
+    capnp::MallocMessageBuilder message(first_segment_words, capnp::AllocationStrategy::FIXED_SIZE);
+    auto event = message.initRoot<schema::Event>();
+    event.setSeq(7);
+    event.setActorId("a-volunteer-whose-id-is-longer-than-four-words");
+    event.setCommunityId("xishan");
+    auto redeemed = event.getBody().initPointsRedeemed();
+    redeemed.setRedemptionId("RD1");
+    redeemed.setPoints(40);
+    const auto segments = message.getSegmentsForOutput();
+    ASSERT_EQ(segments.size() > 1, first_segment_words == 4u);
+    const schema::Event::Reader read = domain::BuiltEvent(message);
+    EXPECT_EQ(kj::str(read), kj::str(message.getRoot<schema::Event>().asReader()));
+    EXPECT_EQ(read.getSeq(), 7u);
+    EXPECT_EQ(read.getBody().getPointsRedeemed().getPoints(), 40);
+    const capnp::Text::Reader actor = read.getActorId();
+    EXPECT_EQ(std::string(actor.cStr()), "a-volunteer-whose-id-is-longer-than-four-words");
+    // Read where it was built, not from a copy.
+    bool in_a_segment = false;
+    for (const auto& segment : segments) {
+      in_a_segment |=
+          actor.begin() >= segment.asChars().begin() && actor.end() <= segment.asChars().end();
+    }
+    EXPECT_TRUE(in_a_segment);
+  }
 }
 
 TEST_F(DomainEvolveTest, DecideRefusesAContextThatDoesNotFollowTheState) {
