@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,22 @@ inline double AppendsInChild(const std::string& dir, uint64_t appends) {
   Must(std::sscanf(line.c_str(), "%lf events/s", &rate) == 1 && rate > 0,
        "append child said: " + line);
   return rate;
+}
+
+struct SnapshotCost {
+  double encode_s = 0;
+  double write_s = 0;
+};
+
+// One snapshot of the ledger in `dir`, timed part by part in a fresh process (--snapshot-parts).
+inline SnapshotCost SnapshotInChild(const std::string& dir) {
+  const std::string line = LineFromChild("--snapshot-parts '" + dir + "'");
+  SnapshotCost cost;
+  const char* parts = std::strstr(line.c_str(), "encode ");
+  Must(parts != nullptr && std::sscanf(parts, "encode %lf s, write (unsynced) %lf s",
+                                       &cost.encode_s, &cost.write_s) == 2,
+       "snapshot child said: " + line);
+  return cost;
 }
 
 struct Startup {

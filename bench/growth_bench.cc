@@ -20,7 +20,9 @@
 //                log's tail after it), with the process's VmRSS and VmHWM once open; labelled with
 //                the head at that moment (the size plus the runs' appends).
 // A second ledger holds --volunteers registered, funded volunteers (two events each, appended the
-// same way) for start-up time and resident memory at that many volunteers.
+// same way) for start-up time and resident memory at that many volunteers, then for appends on
+// that state (300k a run, three snapshot intervals, each run paired with as many on a fresh empty
+// log) and the cost of one snapshot of it (--snapshot-parts, in a fresh process).
 //
 // Usage: growth_bench [--sizes 0,1000000,10000000] [--appends N] [--lookups N] [--runs R]
 //                     [--volunteers V] [--dir DIR]
@@ -122,12 +124,12 @@ void PrintRates(const std::string& at, const std::vector<double>& appends,
   PrintRow("6. balance look-up p99" + at, SpreadOf(p99), "us");
 }
 
-// The cast's fresh ledger, closed, after one run of appends on it (added to `appends`): every
-// empty-log run starts from the same log.
-std::unique_ptr<BenchLedger> EmptyLogAfterAppends(const Args& args, std::vector<double>* appends) {
+// The cast's fresh ledger, closed, after one run of `count` appends on it (its rate added to
+// `appends`): every empty-log run starts from the same log.
+std::unique_ptr<BenchLedger> EmptyLogAfterAppends(uint64_t count, std::vector<double>* appends) {
   auto l = OpenBenchLedger("growth-empty");
   l->Close();
-  appends->push_back(AppendsInChild(l->dir, args.appends));
+  appends->push_back(AppendsInChild(l->dir, count));
   return l;
 }
 
@@ -135,7 +137,7 @@ std::unique_ptr<BenchLedger> EmptyLogAfterAppends(const Args& args, std::vector<
 void EmptyLog(const Args& args) {
   std::vector<double> appends, lookups, p99;
   for (int run = 0; run < args.runs; ++run) {
-    auto l = EmptyLogAfterAppends(args, &appends);
+    auto l = EmptyLogAfterAppends(args.appends, &appends);
     OpenLog(l.get());
     OpenWriter(l.get());
     std::vector<double> latencies;
@@ -153,7 +155,7 @@ void EmptyLog(const Args& args) {
 void MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args) {
   std::vector<double> appends, empty_appends, lookups, p99;
   for (int run = 0; run < args.runs; ++run) {
-    EmptyLogAfterAppends(args, &empty_appends);
+    EmptyLogAfterAppends(args.appends, &empty_appends);
     // Each empty-log run starts on a fresh ledger, with empty memtables; so does each run here.
     // Otherwise the later runs here flush what the earlier ones wrote (a sort of the request and
     // receipt memtables, HISTORY.md §1) and the empty log's runs never do: the ratio would
@@ -238,6 +240,24 @@ void ManyVolunteers(const Args& args) {
   PrintRow("6. start-up (snapshot)" + at, SpreadOf(startup.ms), "ms");
   PrintRow("6. VmRSS after start-up" + at, SpreadOf(startup.rss_mb), "MB", "budget <= 300");
   PrintRow("6. VmHWM during start-up" + at, SpreadOf(startup.hwm_mb), "MB");
+  // Appends on this state, each run paired with a run on a fresh empty log. A run spans three
+  // snapshot intervals, so it pays two or three snapshots, each of the whole state (no budget:
+  // RESULTS.md §6).
+  const uint64_t appends = 3 * ledger::WriterOptions().snapshot_interval_events;
+  std::vector<double> rates, empty_rates, ratio, encode_ms, write_ms;
+  for (int run = 0; run < args.runs; ++run) {
+    EmptyLogAfterAppends(appends, &empty_rates);
+    rates.push_back(AppendsInChild(l->dir, appends));
+    ratio.push_back(rates.back() / empty_rates.back() * 100.0);
+    const SnapshotCost cost = SnapshotInChild(l->dir);
+    encode_ms.push_back(cost.encode_s * 1000.0);
+    write_ms.push_back(cost.write_s * 1000.0);
+  }
+  PrintRow("6. appends through the writer" + at, SpreadOf(rates), "events/s");
+  PrintRow("6.   an empty log, a run paired with each run" + at, SpreadOf(empty_rates), "events/s");
+  PrintRow("6. appends" + at + " / empty log", SpreadOf(ratio), "%");
+  PrintRow("6. one snapshot" + at + ": encoding", SpreadOf(encode_ms), "ms");
+  PrintRow("6. one snapshot" + at + ": its write", SpreadOf(write_ms), "ms");
 }
 
 bool ParseSizes(const std::string& text, std::vector<uint64_t>* sizes) {
