@@ -1,6 +1,7 @@
 // EncodeState: State as a snapshot message in one segment (ledger/domain/state_format.h).
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <kj/exception.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -208,20 +209,48 @@ size_t EncodedWordsBound(const State& state) {
   return words;
 }
 
+void Encode(const State& state, capnp::MessageBuilder* message) {
+  auto snap = message->initRoot<Snap>();
+  snap.setFormatVersion(kStateFormatVersion);
+  snap.setLastSeq(state.last_seq);
+  snap.setLastRecordedAtUs(state.last_recorded_at_us);
+  EncodeRegistry(state, snap);
+  EncodeActivity(state, snap);
+}
+
 }  // namespace
 
 std::string EncodeState(const State& state) {
   // In one segment (EncodedWordsBound). A segment holds at most 2^29 - 1 words (capnp/common.h,
   // SEGMENT_WORD_COUNT_BITS); a larger state takes more than one.
   constexpr size_t kSegmentWordsMax = (size_t{1} << capnp::SEGMENT_WORD_COUNT_BITS) - 1;
-  capnp::MallocMessageBuilder message(
-      static_cast<unsigned>(std::min(EncodedWordsBound(state), kSegmentWordsMax)));
-  auto snap = message.initRoot<Snap>();
-  snap.setFormatVersion(kStateFormatVersion);
-  snap.setLastSeq(state.last_seq);
-  snap.setLastRecordedAtUs(state.last_recorded_at_us);
-  EncodeRegistry(state, snap);
-  EncodeActivity(state, snap);
+  const size_t bound = EncodedWordsBound(state);
+  if (bound <= kSegmentWordsMax) {
+    // Built where its bytes are returned: in the string's zeroed buffer, behind one word for the
+    // segment table. Built in a segment of its own, then copied into a flat array and that into a
+    // string, it took three passes over fresh memory of the snapshot's size, each faulting its
+    // pages in (bench/RESULTS.md section 6: 104 MB at 1M volunteers).
+    std::string bytes(sizeof(capnp::word) * (1 + bound), '\0');
+    capnp::FlatMessageBuilder message(
+        kj::arrayPtr(reinterpret_cast<capnp::word*>(&bytes[0]) + 1, bound));
+    bool built = false;
+    try {
+      Encode(state, &message);
+      built = true;
+    } catch (const kj::Exception&) {
+      // The bound fell short (a bug): the message is built again below, in several segments.
+    }
+    if (built) {
+      // One segment's table (capnp/serialize.h): its count less one (0), then its size in words,
+      // each a little-endian UInt32.
+      const size_t used = message.getSegmentsForOutput()[0].size();
+      for (size_t i = 0; i < 4; ++i) bytes[4 + i] = static_cast<char>((used >> (8 * i)) & 0xff);
+      bytes.resize(sizeof(capnp::word) * (1 + used));
+      return bytes;
+    }
+  }
+  capnp::MallocMessageBuilder message(static_cast<unsigned>(std::min(bound, kSegmentWordsMax)));
+  Encode(state, &message);
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   return std::string(words.asChars().begin(), words.asChars().size());
 }
