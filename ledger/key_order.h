@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -33,8 +34,18 @@ void SortByKey(std::vector<T>* items, KeyOf key_of) {
     T item;
   };
   std::vector<Keyed> keyed;
-  keyed.reserve(items->size());
-  for (T& item : *items) {
+  const size_t n = items->size();
+  keyed.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    // Items that point at map entries (a snapshot's ids) lie anywhere in memory: the entry and the
+    // bytes of its key are each a cache miss. They are fetched ahead of their turn, the entry
+    // twice as far ahead as the key, whose address is read from the entry.
+    constexpr size_t kAhead = 8;
+    if constexpr (std::is_pointer_v<T>) {
+      if (i + 2 * kAhead < n) __builtin_prefetch((*items)[i + 2 * kAhead]);
+    }
+    if (i + kAhead < n) __builtin_prefetch(key_of((*items)[i + kAhead]).data());
+    T& item = (*items)[i];
     const std::string_view key = key_of(item);
     keyed.push_back(Keyed{KeyWord(key.data(), key.size(), 0), KeyWord(key.data(), key.size(), 8),
                           std::move(item)});

@@ -30,12 +30,23 @@ std::vector<const std::pair<const std::string, T>*> SortedEntries(
   return entries;
 }
 
+// Entries in id order lie anywhere in memory: each is a cache miss, and so are the bytes of its id
+// past 15 (std::string's inline buffer). Fetched ahead of their turn, the misses overlap; the
+// entry twice as far ahead as its id, whose address is read from the entry.
+template <typename Entry>
+void FetchAhead(const std::vector<const Entry*>& entries, size_t i) {
+  constexpr size_t kAhead = 8;
+  if (i + 2 * kAhead < entries.size()) __builtin_prefetch(entries[i + 2 * kAhead]);
+  if (i + kAhead < entries.size()) __builtin_prefetch(entries[i + kAhead]->first.data());
+}
+
 // Writes `map` in id order: `init(n)` makes the list, `fill(builder, value)` one entry.
 template <typename T, typename Init, typename Fill>
 void EncodeMap(const std::unordered_map<std::string, T>& map, Init init, Fill fill) {
   const auto entries = SortedEntries(map);
   auto list = init(static_cast<unsigned>(entries.size()));
   for (unsigned i = 0; i < entries.size(); ++i) {
+    FetchAhead(entries, i);
     auto builder = list[i];
     builder.setId(entries[i]->first);
     fill(builder, entries[i]->second);
@@ -142,6 +153,7 @@ void EncodeActivity(const State& state, Snap::Builder snap) {
   const auto balances = SortedEntries(state.balances);
   auto list = snap.initBalances(static_cast<unsigned>(balances.size()));
   for (unsigned i = 0; i < balances.size(); ++i) {
+    FetchAhead(balances, i);
     list[i].setAccountId(balances[i]->first);
     list[i].setPoints(balances[i]->second[static_cast<size_t>(schema::Unit::POINTS)]);
     list[i].setMinutes(balances[i]->second[static_cast<size_t>(schema::Unit::MINUTES)]);
