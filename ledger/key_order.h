@@ -24,6 +24,18 @@ inline uint64_t KeyWord(const char* data, size_t size, size_t offset) {
   return word;
 }
 
+// Fetches what `key_of(items[i])` will read some turns before `i` comes: items that point at map
+// entries (a snapshot's ids) lie anywhere in memory, and the entry and the bytes of its key are
+// each a cache miss. The entry is fetched twice as far ahead as the key, whose address it holds.
+template <typename T, typename KeyOf>
+void FetchKeyAhead(const std::vector<T>& items, size_t i, KeyOf key_of) {
+  constexpr size_t kAhead = 8;
+  if constexpr (std::is_pointer_v<T>) {
+    if (i + 2 * kAhead < items.size()) __builtin_prefetch(items[i + 2 * kAhead]);
+  }
+  if (i + kAhead < items.size()) __builtin_prefetch(key_of(items[i + kAhead]).data());
+}
+
 // Sorts `items` by `key_of(item)` (a std::string_view) in bytewise order: as std::sort with
 // `key_of(a) < key_of(b)`, in fewer instructions. Equal keys keep no particular order.
 template <typename T, typename KeyOf>
@@ -37,14 +49,7 @@ void SortByKey(std::vector<T>* items, KeyOf key_of) {
   const size_t n = items->size();
   keyed.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    // Items that point at map entries (a snapshot's ids) lie anywhere in memory: the entry and the
-    // bytes of its key are each a cache miss. They are fetched ahead of their turn, the entry
-    // twice as far ahead as the key, whose address is read from the entry.
-    constexpr size_t kAhead = 8;
-    if constexpr (std::is_pointer_v<T>) {
-      if (i + 2 * kAhead < n) __builtin_prefetch((*items)[i + 2 * kAhead]);
-    }
-    if (i + kAhead < n) __builtin_prefetch(key_of((*items)[i + kAhead]).data());
+    FetchKeyAhead(*items, i, key_of);
     T& item = (*items)[i];
     const std::string_view key = key_of(item);
     keyed.push_back(Keyed{KeyWord(key.data(), key.size(), 0), KeyWord(key.data(), key.size(), 8),
