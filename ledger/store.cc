@@ -266,6 +266,22 @@ Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
   return FromRocks(db_->Write(write_options, batch), "writing to ledger " + dir_);
 }
 
+Status Store::WriteUnlogged(rocksdb::WriteBatch* batch) {
+  if (read_only_) return Status::InvalidArgument("ledger opened read-only");
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  return FromRocks(db_->Write(write_options, batch), "writing to ledger " + dir_);
+}
+
+Status Store::FlushInBackground(rocksdb::ColumnFamilyHandle* family) {
+  if (read_only_) return Status::InvalidArgument("ledger opened read-only");
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  // Not held back until the flush could not stall writes: the caller would wait for that.
+  flush.allow_write_stall = true;
+  return FromRocks(db_->Flush(flush, family), "flushing ledger " + dir_);
+}
+
 void Store::MultiGet(rocksdb::ColumnFamilyHandle* family, const std::vector<rocksdb::Slice>& keys,
                      std::vector<rocksdb::PinnableSlice>* values,
                      std::vector<rocksdb::Status>* statuses) const {

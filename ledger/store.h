@@ -66,6 +66,12 @@ class Store {
   // Writes `batch` atomically. `sync` = true waits for the WAL to reach the disk (fsync): a crash
   // after return loses nothing. sync = false may lose the batch on a machine crash, never tear it.
   Status Write(rocksdb::WriteBatch* batch, bool sync);
+  // Writes `batch` atomically past the WAL, for what the log can rebuild (snapshots): it reaches
+  // the disk when its families' memtables are flushed (FlushInBackground, or a clean close, which
+  // flushes whatever the WAL does not hold), and a crash before that loses it whole.
+  Status WriteUnlogged(rocksdb::WriteBatch* batch);
+  // Has RocksDB's flush thread write `family`'s memtable to a table file; returns without waiting.
+  Status FlushInBackground(rocksdb::ColumnFamilyHandle* family);
 
   // Reads `keys` of `family` (bytewise ordered, as every family here is) with one MultiGet, sorting
   // them first; `values` and `statuses` come back in the order of `keys`. Left to sort them itself,

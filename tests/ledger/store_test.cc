@@ -1,14 +1,19 @@
 // Goal: Store::MultiGet answers every key as a Get would, in the caller's order, whatever the keys:
 // shared prefixes longer than the 16 bytes its sort compares as words, keys that differ only by
-// trailing zero bytes, repeats and misses, with entries in tables and in the memtable.
+// trailing zero bytes, repeats and misses, with entries in tables and in the memtable. A write past
+// the WAL is lost by a crash until it is flushed, and only it.
 #include "ledger/store.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/temp_dir.h"
@@ -90,6 +95,52 @@ TEST(StoreMultiGet, NoKeysNoAnswers) {
   (*opened)->MultiGet((*opened)->receipts(), {}, &values, &statuses);
   EXPECT_TRUE(values.empty());
   EXPECT_TRUE(statuses.empty());
+}
+
+// What a process killed now leaves: the files of `dir` as they are, copied while it is open.
+void CopyAsCrashed(const std::string& dir, const std::string& to) {
+  std::filesystem::copy(dir, to, std::filesystem::copy_options::recursive);
+}
+
+std::optional<std::string> Stored(const std::string& dir, const std::string& key) {
+  auto opened = Store::Open(dir, StoreOptions());
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  if (!opened.ok()) return std::nullopt;
+  std::string value;
+  rocksdb::Status s =
+      (*opened)->db()->Get(rocksdb::ReadOptions(), (*opened)->snapshots(), key, &value);
+  EXPECT_TRUE(s.ok() || s.IsNotFound()) << s.ToString();
+  return s.ok() ? std::optional<std::string>(value) : std::nullopt;
+}
+
+// An unlogged write (a snapshot's) is lost by a crash until its family is flushed, and only it: a
+// synced write beside it stays. Once FlushInBackground's flush is done, a crash keeps it.
+TEST(StoreUnlogged, LostInACrashUntilFlushedThenKept) {
+  testing::TempDir dir;
+  auto opened = Store::Open(dir.Sub("ledger"), StoreOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& store = **opened;
+  rocksdb::WriteBatch logged;
+  ASSERT_TRUE(logged.Put(store.snapshots(), "logged", "kept").ok());
+  ASSERT_TRUE(store.Write(&logged, /*sync=*/true).ok());
+  rocksdb::WriteBatch unlogged;
+  ASSERT_TRUE(unlogged.Put(store.snapshots(), "unlogged", std::string(1 << 20, 's')).ok());
+  ASSERT_TRUE(store.WriteUnlogged(&unlogged).ok());
+  CopyAsCrashed(dir.Sub("ledger"), dir.Sub("before-flush"));
+  EXPECT_EQ(Stored(dir.Sub("before-flush"), "logged"), "kept");
+  EXPECT_EQ(Stored(dir.Sub("before-flush"), "unlogged"), std::nullopt);
+
+  ASSERT_TRUE(store.FlushInBackground(store.snapshots()).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string tables = "0";
+  while (store.db()->GetProperty(store.snapshots(), "rocksdb.num-files-at-level0", &tables) &&
+         tables == "0" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_NE(tables, "0") << "the flush did not happen";
+  CopyAsCrashed(dir.Sub("ledger"), dir.Sub("after-flush"));
+  EXPECT_EQ(Stored(dir.Sub("after-flush"), "logged"), "kept");
+  EXPECT_EQ(Stored(dir.Sub("after-flush"), "unlogged"), std::string(1 << 20, 's'));
 }
 
 }  // namespace
