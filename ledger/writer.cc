@@ -10,6 +10,7 @@
 #include "ledger/domain/evolve.h"
 #include "ledger/domain/state.h"
 #include "ledger/event_codec.h"
+#include "ledger/huge_pages.h"
 #include "ledger/receipt_index.h"
 #include "ledger/snapshot.h"
 #include "ledger/writer_internal.h"
@@ -52,14 +53,21 @@ Status Writer::LoadState() {
   if (!indexed.ok()) return indexed.status();
   state_ = std::make_unique<domain::State>();
   held_->receipts.clear();
-  Result<std::optional<StoredSnapshot>> snapshot = ReadUsableSnapshot(store_, *log_);
-  if (!snapshot.ok()) return snapshot.status();
-  if (snapshot->has_value()) {
-    Result<domain::State> decoded = domain::DecodeState((*snapshot)->state());
-    // An undecodable snapshot is ignored: the full replay below is slower but equally right.
-    if (decoded.ok()) {
-      *state_ = std::move(decoded).value();
-      last_snapshot_seq_ = (*snapshot)->at.seq;
+  {
+    // The snapshot is read and its state built on fresh memory, hundreds of MB at 1M volunteers:
+    // on huge pages that takes a fault every 2 MiB instead of every 4 KiB (huge_pages.h). Three
+    // alternated pairs of start-ups at 1M volunteers: 3.28-3.44 s on 4 KiB pages, 1.85-2.08 s on
+    // huge pages, resident 256 and 264 MB after. The state's later allocations take 4 KiB pages.
+    HugePageScope huge_pages;
+    Result<std::optional<StoredSnapshot>> snapshot = ReadUsableSnapshot(store_, *log_);
+    if (!snapshot.ok()) return snapshot.status();
+    if (snapshot->has_value()) {
+      Result<domain::State> decoded = domain::DecodeState((*snapshot)->state());
+      // An undecodable snapshot is ignored: the full replay below is slower but equally right.
+      if (decoded.ok()) {
+        *state_ = std::move(decoded).value();
+        last_snapshot_seq_ = (*snapshot)->at.seq;
+      }
     }
   }
   std::unique_ptr<LogCursor> cursor = log_->NewCursor(state_->last_seq + 1);

@@ -6,9 +6,9 @@
 #include <optional>
 
 #include "ledger/event_codec.h"
+#include "ledger/huge_pages.h"
 #include "projections/batch_committer.h"
 #include "projections/event_reader.h"
-#include "projections/huge_pages.h"
 
 namespace mulin::projections {
 namespace {
@@ -193,8 +193,8 @@ Result<CatchUpStats> Engine::Fold(const ledger::EventLog& log, const CatchUpOpti
     committer = std::make_unique<internal::BatchCommitter>(store_);
   }
   // A fold into memory writes every row it makes on fresh memory: on huge pages, it takes few
-  // page faults (huge_pages.h).
-  std::optional<HugePageScope> huge_pages;
+  // page faults (ledger/huge_pages.h).
+  std::optional<ledger::HugePageScope> huge_pages;
   if (pending->in_place() && past_one_batch) huge_pages.emplace();
   internal::EventReader reader(log, from, target);
   for (auto chunk = reader.Next(); !chunk.empty(); chunk = reader.Next()) {

@@ -1,4 +1,4 @@
-#include "projections/huge_pages.h"
+#include "ledger/huge_pages.h"
 
 #include <sys/mman.h>
 
@@ -11,7 +11,7 @@
 #define MULIN_HUGE_PAGES_WITH_JEMALLOC 1
 #endif
 
-namespace mulin::projections {
+namespace mulin::ledger {
 namespace {
 
 #ifdef MULIN_HUGE_PAGES_WITH_JEMALLOC
@@ -70,4 +70,4 @@ HugePageScope::~HugePageScope() {
 #endif
 }
 
-}  // namespace mulin::projections
+}  // namespace mulin::ledger

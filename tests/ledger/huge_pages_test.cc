@@ -1,7 +1,7 @@
 // Goal: a HugePageScope moves its thread's allocations to the huge-page arena and back, nests,
 // and the memory allocated inside it lies on transparent huge pages where the kernel gives them.
 // Skipped where there is no jemalloc (the sanitizer builds): there a scope does nothing.
-#include "projections/huge_pages.h"
+#include "ledger/huge_pages.h"
 
 #include <gtest/gtest.h>
 #include <jemalloc/jemalloc.h>
@@ -14,7 +14,7 @@
 
 #pragma weak mallctl
 
-namespace mulin::projections {
+namespace mulin::ledger {
 namespace {
 
 unsigned ThreadArena() {
@@ -82,4 +82,4 @@ TEST(HugePageScopeTest, WhatIsAllocatedInsideLiesOnHugePages) {
 }
 
 }  // namespace
-}  // namespace mulin::projections
+}  // namespace mulin::ledger
