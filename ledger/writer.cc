@@ -263,6 +263,11 @@ Status Writer::MaybeSnapshot() {
       state_->last_seq < last_snapshot_seq_ + options_.snapshot_interval_events) {
     return Status::Ok();
   }
+  // The snapshot's bytes are built, batched and copied into a memtable on fresh memory, three
+  // times its size (104 MB at 1M volunteers): on huge pages, as at start-up. Three alternated pairs
+  // of 300k appends at 1M volunteers, two snapshots each: 35.5, 36.3 and 34.8k events/s on 4 KiB
+  // pages, 41.1, 45.4 and 51.6k on huge pages.
+  HugePageScope huge_pages;
   Snapshot snapshot;
   snapshot.at = log_->head();
   assert(snapshot.at.seq == state_->last_seq);
