@@ -17,6 +17,7 @@
 #include "bench/bench_util.h"
 #include "bench/workloads.h"
 #include "ledger/domain/state.h"
+#include "ledger/huge_pages.h"
 #include "ledger/snapshot.h"
 
 namespace mulin::bench {
@@ -37,6 +38,7 @@ inline int SnapshotParts(const std::string& dir) {
   double encode_s = 0;
   Must(l->writer
            ->Read([&](const domain::State& state) {
+             ledger::HugePageScope huge_pages;  // as MaybeSnapshot
              const auto start = std::chrono::steady_clock::now();
              snapshot.state = domain::EncodeState(state);
              encode_s = SecondsSince(start);
@@ -45,7 +47,10 @@ inline int SnapshotParts(const std::string& dir) {
        "read");
   snapshot.at = l->log->head();
   auto start = std::chrono::steady_clock::now();
-  Must(ledger::WriteSnapshot(l->store.get(), snapshot).ok(), "write snapshot");
+  {
+    ledger::HugePageScope huge_pages;
+    Must(ledger::WriteSnapshot(l->store.get(), snapshot).ok(), "write snapshot");
+  }
   const double write_s = SecondsSince(start);
   start = std::chrono::steady_clock::now();
   auto r = l->writer->Execute(RedeemCommand(0, "parts" + std::to_string(snapshot.at.seq) + "-"));
