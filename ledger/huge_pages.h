@@ -1,8 +1,9 @@
 // HugePageScope: while one is alive, the thread that made it allocates from a jemalloc arena whose
 // memory is advised for transparent huge pages (madvise MADV_HUGEPAGE).
 //
-// Used where a thread fills fresh memory in bulk: a fold into memory (projections/engine.cc) and
-// the writer's start-up, which reads a snapshot and builds its state (ledger/writer.cc).
+// Used where a thread fills fresh memory in bulk: a fold into memory (projections/engine.cc), and
+// the writer's start-up, which reads a snapshot and builds its state, and its snapshots
+// (ledger/writer.cc).
 //
 // A fold into memory writes its rows and page entries on fresh memory, about 250 bytes an event.
 // With 4 KiB pages a fresh process takes a page fault every 16 events or so, and on a guest whose
