@@ -8,7 +8,7 @@ constexpr std::string_view kLatestKey = "latest";
 constexpr size_t kSnapshotHeaderBytes = 8 + kChainHashBytes;
 }  // namespace
 
-Status WriteSnapshot(Store* store, const Snapshot& snapshot) {
+Status WriteSnapshot(Store* store, const Snapshot& snapshot, size_t unlogged_bytes_min) {
   std::string header;
   PutFixed64(&header, snapshot.at.seq);
   header.append(reinterpret_cast<const char*>(snapshot.at.chain.data()), kChainHashBytes);
@@ -17,10 +17,14 @@ Status WriteSnapshot(Store* store, const Snapshot& snapshot) {
   const rocksdb::Slice parts[] = {header, snapshot.state};
   rocksdb::WriteBatch batch;
   batch.Put(store->snapshots(), rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
-  // Past the WAL, and flushed at once on RocksDB's flush thread. Through the WAL, a state of 104 MB
-  // (1M volunteers) was copied there and then synced by the next synced append, whose group waited
-  // 0.1 s for it (bench/RESULTS.md section 6). A crash before the flush loses this snapshot and
-  // keeps the one before it: start-up replays a longer tail, never a wrong one.
+  // Not synced: a snapshot lost in a crash only lengthens the next start-up's replay.
+  if (snapshot.state.size() < unlogged_bytes_min) return store->Write(&batch, /*sync=*/false);
+  // A large one goes past the WAL, and is flushed at once on RocksDB's flush thread. Through the
+  // WAL, a state of 104 MB (1M volunteers) was copied there and then synced by the next synced
+  // append, whose group waited 0.1 s for it (bench/RESULTS.md section 6). A crash before the flush
+  // loses this snapshot and keeps the one before it: start-up replays a longer tail, never a
+  // wrong one. A small one stays in the WAL: a flush a snapshot would switch the memtable and the
+  // WAL on the writer thread, and leave a table file, for nothing.
   MULIN_RETURN_IF_ERROR(store->WriteUnlogged(&batch));
   return store->FlushInBackground(store->snapshots());
 }

@@ -9,6 +9,7 @@
 #ifndef MULIN_LEDGER_SNAPSHOT_H_
 #define MULIN_LEDGER_SNAPSHOT_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,9 @@
 #include "ledger/store.h"
 
 namespace mulin::ledger {
+
+// Snapshots from this size on are written past the WAL (WriteSnapshot).
+inline constexpr size_t kUnloggedSnapshotBytesMin = 4 << 20;
 
 struct Snapshot {
   Head at;            // the state reflects events 1..at.seq
@@ -33,7 +37,10 @@ struct StoredSnapshot {
   std::string_view state() const;
 };
 
-Status WriteSnapshot(Store* store, const Snapshot& snapshot);
+// Writes `snapshot` as the latest. One of `unlogged_bytes_min` bytes or more is written past the
+// WAL and flushed at once (Store::WriteUnlogged); a smaller one goes through the WAL, unsynced.
+Status WriteSnapshot(Store* store, const Snapshot& snapshot,
+                     size_t unlogged_bytes_min = kUnloggedSnapshotBytesMin);
 // The latest snapshot, or nullopt when none is stored or it does not match `log`.
 Result<std::optional<StoredSnapshot>> ReadUsableSnapshot(Store* store, const EventLog& log);
 

@@ -272,7 +272,7 @@ Status Writer::MaybeSnapshot() {
   snapshot.at = log_->head();
   assert(snapshot.at.seq == state_->last_seq);
   snapshot.state = domain::EncodeState(*state_);
-  MULIN_RETURN_IF_ERROR(WriteSnapshot(store_, snapshot));
+  MULIN_RETURN_IF_ERROR(WriteSnapshot(store_, snapshot, options_.unlogged_snapshot_bytes_min));
   last_snapshot_seq_ = snapshot.at.seq;
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.snapshots;

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "ledger/event_log.h"
+#include "ledger/snapshot.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
 
@@ -69,6 +70,8 @@ struct WriterOptions {
   size_t overlap_commands_min = 256;
   // Write a state snapshot after this many events since the last one (0: never).
   uint64_t snapshot_interval_events = 100000;
+  // Snapshots of this many bytes or more are written past the WAL (ledger/snapshot.h).
+  size_t unlogged_snapshot_bytes_min = kUnloggedSnapshotBytesMin;
   // The ledger clock's source, µs since epoch. Default: the system clock. The demo injects a
   // simulated clock. The ledger clock never goes backwards whatever this returns.
   std::function<int64_t()> clock_us;

@@ -219,12 +219,13 @@ TEST_F(WriterTest, SnapshotPlusTailEqualsFullReplay) {
   EXPECT_EQ(ReplayedState(), EncodedState());
 }
 
-// A snapshot is written past the WAL and flushed in the background: the files a crash leaves at
-// any moment after snapshots (here, right after the last, its flush perhaps not done) open into
-// the state a full replay of their log gives.
+// A large snapshot is written past the WAL and flushed in the background (here every one is): the
+// files a crash leaves at any moment after snapshots (here, right after the last, its flush
+// perhaps not done) open into the state a full replay of their log gives.
 TEST_F(WriterTest, ACrashAfterSnapshotsOpensToTheStateOfAFullReplay) {
   WriterOptions options;
   options.snapshot_interval_events = 25;
+  options.unlogged_snapshot_bytes_min = 0;
   Open(options);
   SetUpCommunities();
   GivePoints("V1", 1000);
