@@ -1,6 +1,6 @@
 // Goal: the writer decides queued commands in order against one state, appends each group durably,
-// answers retries idempotently (also after a restart), refuses at once when its queue is full, and
-// starts from a snapshot plus the log's tail into exactly the state a full replay gives.
+// answers retries idempotently (also after a restart) and refuses at once when its queue is full.
+// Its snapshots are in writer_snapshot_test.cc.
 #include "ledger/writer.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -197,54 +196,6 @@ TEST_F(WriterTest, LedgerClockNeverGoesBackwards) {
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(1'800'000'000'000'000, first->event().getRecordedAtUs());
   EXPECT_EQ(1'800'000'000'000'000, second->event().getRecordedAtUs());
-}
-
-TEST_F(WriterTest, SnapshotPlusTailEqualsFullReplay) {
-  WriterOptions options;
-  options.snapshot_interval_events = 25;
-  Open(options);
-  SetUpCommunities();
-  GivePoints("V1", 1000);
-  for (int i = 0; i < 120; ++i) {
-    Ok(Redeem("s" + std::to_string(i), "T1", "RD" + std::to_string(i), "V1", 3));
-    if (i % 7 == 0)
-      Ok(RecordSale("sale" + std::to_string(i), "T1", "S" + std::to_string(i), "M1", 1000 + i));
-  }
-  EXPECT_GT(writer_->stats().snapshots, 0u);
-  const std::string live = EncodedState();
-  Open(options);  // starts from the latest snapshot and replays the tail
-  EXPECT_EQ(live, EncodedState());
-  EXPECT_EQ(live, ReplayedState());
-  Ok(Redeem("after", "T1", "RD-after", "V1", 1));
-  EXPECT_EQ(ReplayedState(), EncodedState());
-}
-
-// A large snapshot is written past the WAL and flushed in the background (here every one is): the
-// files a crash leaves at any moment after snapshots (here, right after the last, its flush
-// perhaps not done) open into the state a full replay of their log gives.
-TEST_F(WriterTest, ACrashAfterSnapshotsOpensToTheStateOfAFullReplay) {
-  WriterOptions options;
-  options.snapshot_interval_events = 25;
-  options.unlogged_snapshot_bytes_min = 0;
-  Open(options);
-  SetUpCommunities();
-  GivePoints("V1", 1000);
-  for (int i = 0; i < 80; ++i) {
-    Ok(Redeem("c" + std::to_string(i), "T1", "RD" + std::to_string(i), "V1", 2));
-  }
-  // A read queued after the last command waits for the snapshot that follows its group.
-  EncodedState();
-  ASSERT_GE(writer_->stats().snapshots, 3u);
-  const std::string crashed = dir_.Sub("crashed");
-  std::filesystem::copy(ledger_.dir(), crashed, std::filesystem::copy_options::recursive);
-  Close();
-  std::filesystem::remove_all(ledger_.dir());
-  std::filesystem::rename(crashed, ledger_.dir());
-  Open(options);
-  EXPECT_EQ(ReplayedState(), EncodedState());
-  Ok(Redeem("after", "T1", "RD-after", "V1", 1));
-  EXPECT_EQ(ReplayedState(), EncodedState());
-  EXPECT_EQ(Balance("volunteer:V1", schema::Unit::POINTS), 1000 - 80 * 2 - 1);
 }
 
 TEST_F(WriterTest, ManyThreadsNeverOverdrawAndAcceptExactlyWhatBalancesAllow) {
