@@ -3,8 +3,8 @@
 #   tools/dev.sh demo       install packages if missing, build, run the demo into ./mulin-data
 #   tools/dev.sh test       install packages if missing, build (-Werror), run the whole test suite
 #   tools/dev.sh sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   tools/dev.sh tsan       writer, service, loop inbox, projection engine and its reader,
-#                           memtable, crash and bad-input tests under ThreadSanitizer
+#   tools/dev.sh tsan       writer, snapshot encoding, service, loop inbox, projection engine and
+#                           its reader, memtable, crash and bad-input tests under ThreadSanitizer
 #   tools/dev.sh fuzz [S]   build the libFuzzer targets with clang, run each S seconds (default 30)
 #   tools/dev.sh build      install packages if missing and build only
 # Build directories: build/ (RelWithDebInfo), build-asan/ (sanitizers), build-tsan/, build-fuzz/.
@@ -59,12 +59,12 @@ case "${1:-}" in
       -DMULIN_TSAN=ON >/dev/null
     ninja -C build-tsan -j "$JOBS" mulin writer_test receipt_index_test service_test crash_torture \
       projection_engine_test event_reader_test bad_input_test rpc_transport_test \
-      append_memtable_test point_memtable_test
+      append_memtable_test point_memtable_test domain_test
     # The service tests run `mulin serve` built with TSan too: a race there halts it, and the test
     # that talks to it fails. The suppressions file says which libraries TSan cannot see into.
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/reliability/tsan_suppressions.txt" \
       ctest --test-dir build-tsan --output-on-failure -j "$JOBS" --timeout 1200 \
-        -R '^(WriterTest|ReceiptIndexTest|ServiceTest|CrashTorture|BadInputTest|ProjectionEngineTest|EventReaderTest|LoopInboxTest|AppendMemTable.*Test|PointMemTable.*Test|IteratorSlotsTest)\.'
+        -R '^(WriterTest|DomainStateTest|ReceiptIndexTest|ServiceTest|CrashTorture|BadInputTest|ProjectionEngineTest|EventReaderTest|LoopInboxTest|AppendMemTable.*Test|PointMemTable.*Test|IteratorSlotsTest)\.'
     ;;
   fuzz)
     PACKAGES+=(clang libclang-rt-14-dev)  # the libFuzzer runtime is only a Recommends of clang

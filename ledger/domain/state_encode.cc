@@ -4,8 +4,13 @@
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <system_error>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "ledger/domain/state.h"
 #include "ledger/domain/state_format.h"
@@ -17,18 +22,8 @@ namespace {
 
 using Snap = schema::StateSnapshot;
 
-// A map's entries in id order. SortByKey compares the ids' first 16 bytes as integers: at 1M
-// volunteers, sorting the members and balances with std::string's comparison had taken a billion
-// instructions more of an encoding's 4.4 billion (bench/RESULTS.md section 6).
 template <typename T>
-std::vector<const std::pair<const std::string, T>*> SortedEntries(
-    const std::unordered_map<std::string, T>& map) {
-  std::vector<const std::pair<const std::string, T>*> entries;
-  entries.reserve(map.size());
-  for (const auto& entry : map) entries.push_back(&entry);
-  ledger::SortByKey(&entries, [](const auto* entry) { return std::string_view(entry->first); });
-  return entries;
-}
+using Entries = std::vector<const std::pair<const std::string, T>*>;
 
 // Fetches entry i's successors ahead of their turn (ledger::FetchKeyAhead): in id order, a large
 // map's entries and their ids' bytes are each a cache miss.
@@ -38,10 +33,10 @@ void FetchAhead(const std::vector<const Entry*>& entries, size_t i) {
                         [](const Entry* entry) { return std::string_view(entry->first); });
 }
 
-// Writes `map` in id order: `init(n)` makes the list, `fill(builder, value)` one entry.
+// Writes a map's `entries`, in id order: `init(n)` makes the list, `fill(builder, value)` one
+// entry.
 template <typename T, typename Init, typename Fill>
-void EncodeMap(const std::unordered_map<std::string, T>& map, Init init, Fill fill) {
-  const auto entries = SortedEntries(map);
+void EncodeMap(const Entries<T>& entries, Init init, Fill fill) {
   auto list = init(static_cast<unsigned>(entries.size()));
   for (unsigned i = 0; i < entries.size(); ++i) {
     FetchAhead(entries, i);
@@ -49,6 +44,159 @@ void EncodeMap(const std::unordered_map<std::string, T>& map, Init init, Fill fi
     builder.setId(entries[i]->first);
     fill(builder, entries[i]->second);
   }
+}
+
+// Words of a text field: its bytes and the NUL, rounded up.
+size_t TextWords(const std::string& text) { return text.size() / sizeof(capnp::word) + 1; }
+
+// Words of a list of `n` structs S: its tag and the structs.
+template <typename S>
+size_t ListWords(size_t n) {
+  return 1 + n * capnp::sizeInWords<S>();
+}
+
+// A map's entries in id order, and at least the words its list takes in the message: each entry's
+// struct and id, and what `more(value)` counts.
+template <typename T>
+struct SortedMap {
+  Entries<T> entries;
+  size_t words = 0;
+};
+
+// Collects `map`'s entries, counting their words on the way, and sorts them. SortByKey compares the
+// ids' first 16 bytes as integers: at 1M volunteers, sorting the members and balances with
+// std::string's comparison had taken a billion instructions more of an encoding's 4.4 billion
+// (bench/RESULTS.md section 6).
+template <typename S, typename T, typename More>
+void SortMap(const std::unordered_map<std::string, T>& map, More more, SortedMap<T>* out) {
+  out->entries.reserve(map.size());
+  size_t words = ListWords<S>(map.size());
+  for (const auto& entry : map) {
+    out->entries.push_back(&entry);
+    words += TextWords(entry.first) + more(entry.second);
+  }
+  ledger::SortByKey(&out->entries,
+                    [](const auto* entry) { return std::string_view(entry->first); });
+  out->words = words;
+}
+
+// Every map of a State, sorted.
+struct SortedState {
+  SortedMap<Community> communities;
+  SortedMap<Member> members;
+  SortedMap<Merchant> merchants;
+  SortedMap<Project> projects;
+  SortedMap<Terminal> terminals;
+  SortedMap<Credential> credentials;
+  SortedMap<Order> orders;
+  SortedMap<Redemption> redemptions;
+  SortedMap<Sale> sales;
+  SortedMap<Payout> payouts;
+  SortedMap<Balances> balances;
+  // At least the words the message takes, so that it is built in one segment. Built in segments
+  // that grow as it goes, a large state's lists each filled a segment of their own and had every
+  // text of their entries in the next, each behind a far pointer that the reader resolves under a
+  // lock (capnp::_::ReaderArena::tryGetSegment): at 1M volunteers a sixth of a start-up's
+  // instructions (bench/RESULTS.md section 6). Should the bound fall short, the message takes a
+  // second segment: larger and slower to read, never wrong.
+  size_t words = 0;
+};
+
+// Below this many entries in all, one thread sorts every map: starting a second costs more.
+constexpr size_t kParallelSortEntriesMin = 16384;
+
+using SortTasks = std::vector<std::pair<size_t, std::function<void()>>>;
+
+// Adds the task of SortMap<S>(map, more, out), paired with the entries it sorts.
+template <typename S, typename T, typename More>
+void AddSortTask(const std::unordered_map<std::string, T>& map, More more, SortedMap<T>* out,
+                 SortTasks* tasks) {
+  tasks->emplace_back(map.size(), [&map, more, out] { SortMap<S>(map, more, out); });
+}
+
+// Runs `tasks`, each paired with the entries it sorts, the largest first, on this thread and, when
+// there are at least kParallelSortEntriesMin entries in all, on one more.
+void RunSortTasks(SortTasks tasks) {
+  std::sort(tasks.begin(), tasks.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  size_t entries = 0;
+  for (const auto& task : tasks) entries += task.first;
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    for (size_t i = next++; i < tasks.size(); i = next++) tasks[i].second();
+  };
+  std::thread helper;
+  if (entries >= kParallelSortEntriesMin) {
+    try {
+      helper = std::thread(work);
+    } catch (const std::system_error&) {
+      // No thread to be had: this one sorts every map.
+    }
+  }
+  work();
+  if (helper.joinable()) helper.join();
+}
+
+// Collecting a map's entries follows its nodes, each a cache miss that the next one waits on: at
+// 1M volunteers, walking and sorting the members and the balances took most of a snapshot's
+// encoding (bench/RESULTS.md section 6). Two threads walk two maps at once.
+SortedState SortState(const State& state) {
+  SortedState sorted;
+  SortTasks tasks;
+  AddSortTask<Snap::Community>(
+      state.communities,
+      [](const Community& c) { return ListWords<schema::RulesChanged>(c.rules.size()); },
+      &sorted.communities, &tasks);
+  // A member's roles are at most four UInt16s: one word.
+  AddSortTask<Snap::Member>(
+      state.members, [](const Member& m) { return TextWords(m.community_id) + 1; }, &sorted.members,
+      &tasks);
+  AddSortTask<Snap::Merchant>(
+      state.merchants, [](const Merchant& m) { return TextWords(m.community_id); },
+      &sorted.merchants, &tasks);
+  AddSortTask<Snap::Project>(
+      state.projects, [](const Project& p) { return TextWords(p.community_id); }, &sorted.projects,
+      &tasks);
+  AddSortTask<Snap::Terminal>(
+      state.terminals, [](const Terminal& t) { return TextWords(t.merchant_id); },
+      &sorted.terminals, &tasks);
+  AddSortTask<Snap::Credential>(
+      state.credentials,
+      [](const Credential& c) {
+        return TextWords(c.community_id) + TextWords(c.subject_id) + TextWords(c.secret_hash);
+      },
+      &sorted.credentials, &tasks);
+  AddSortTask<Snap::Order>(
+      state.orders,
+      [](const Order& o) {
+        size_t more = TextWords(o.community_id) + TextWords(o.resident_id) +
+                      TextWords(o.social_worker_id) +
+                      ListWords<schema::VolunteerMinutes>(o.shares.size());
+        for (const Share& share : o.shares) more += TextWords(share.volunteer_id);
+        return more;
+      },
+      &sorted.orders, &tasks);
+  AddSortTask<Snap::Redemption>(
+      state.redemptions,
+      [](const Redemption& r) { return TextWords(r.volunteer_id) + TextWords(r.merchant_id); },
+      &sorted.redemptions, &tasks);
+  AddSortTask<Snap::Sale>(
+      state.sales, [](const Sale& x) { return TextWords(x.merchant_id); }, &sorted.sales, &tasks);
+  AddSortTask<Snap::Payout>(
+      state.payouts,
+      [](const Payout& p) {
+        return TextWords(p.community_id) + TextWords(p.project_id) + TextWords(p.requester_id);
+      },
+      &sorted.payouts, &tasks);
+  AddSortTask<Snap::Balance>(
+      state.balances, [](const Balances&) { return size_t{0}; }, &sorted.balances, &tasks);
+  RunSortTasks(std::move(tasks));
+  sorted.words = 1 + capnp::sizeInWords<Snap>() +  // the root pointer, the root
+                 sorted.communities.words + sorted.members.words + sorted.merchants.words +
+                 sorted.projects.words + sorted.terminals.words + sorted.credentials.words +
+                 sorted.orders.words + sorted.redemptions.words + sorted.sales.words +
+                 sorted.payouts.words + sorted.balances.words;
+  return sorted;
 }
 
 void FillRules(const std::vector<Rules>& rules, capnp::List<schema::RulesChanged>::Builder list) {
@@ -61,14 +209,14 @@ void FillRules(const std::vector<Rules>& rules, capnp::List<schema::RulesChanged
   }
 }
 
-void EncodeRegistry(const State& state, Snap::Builder snap) {
+void EncodeRegistry(const SortedState& sorted, Snap::Builder snap) {
   EncodeMap(
-      state.communities, [&](unsigned n) { return snap.initCommunities(n); },
+      sorted.communities.entries, [&](unsigned n) { return snap.initCommunities(n); },
       [](Snap::Community::Builder b, const Community& c) {
         FillRules(c.rules, b.initRules(static_cast<unsigned>(c.rules.size())));
       });
   EncodeMap(
-      state.members, [&](unsigned n) { return snap.initMembers(n); },
+      sorted.members.entries, [&](unsigned n) { return snap.initMembers(n); },
       [](Snap::Member::Builder b, const Member& m) {
         b.setCommunityId(m.community_id);
         std::vector<schema::Role> roles;
@@ -79,19 +227,19 @@ void EncodeRegistry(const State& state, Snap::Builder snap) {
         for (unsigned i = 0; i < roles.size(); ++i) list.set(i, roles[i]);
       });
   EncodeMap(
-      state.merchants, [&](unsigned n) { return snap.initMerchants(n); },
+      sorted.merchants.entries, [&](unsigned n) { return snap.initMerchants(n); },
       [](Snap::Merchant::Builder b, const Merchant& m) {
         b.setCommunityId(m.community_id);
         b.setContributionRateBps(m.rate_bps);
       });
   EncodeMap(
-      state.projects, [&](unsigned n) { return snap.initProjects(n); },
+      sorted.projects.entries, [&](unsigned n) { return snap.initProjects(n); },
       [](Snap::Project::Builder b, const Project& p) { b.setCommunityId(p.community_id); });
   EncodeMap(
-      state.terminals, [&](unsigned n) { return snap.initTerminals(n); },
+      sorted.terminals.entries, [&](unsigned n) { return snap.initTerminals(n); },
       [](Snap::Terminal::Builder b, const Terminal& t) { b.setMerchantId(t.merchant_id); });
   EncodeMap(
-      state.credentials, [&](unsigned n) { return snap.initCredentials(n); },
+      sorted.credentials.entries, [&](unsigned n) { return snap.initCredentials(n); },
       [](Snap::Credential::Builder b, const Credential& c) {
         b.setCommunityId(c.community_id);
         b.setRole(c.role);
@@ -117,11 +265,11 @@ void EncodeOrder(Snap::Order::Builder b, const Order& o) {
   }
 }
 
-void EncodeActivity(const State& state, Snap::Builder snap) {
+void EncodeActivity(const SortedState& sorted, Snap::Builder snap) {
   EncodeMap(
-      state.orders, [&](unsigned n) { return snap.initOrders(n); }, EncodeOrder);
+      sorted.orders.entries, [&](unsigned n) { return snap.initOrders(n); }, EncodeOrder);
   EncodeMap(
-      state.redemptions, [&](unsigned n) { return snap.initRedemptions(n); },
+      sorted.redemptions.entries, [&](unsigned n) { return snap.initRedemptions(n); },
       [](Snap::Redemption::Builder b, const Redemption& r) {
         b.setSeq(r.seq);
         b.setVolunteerId(r.volunteer_id);
@@ -131,7 +279,7 @@ void EncodeActivity(const State& state, Snap::Builder snap) {
         b.setReversed(r.reversed);
       });
   EncodeMap(
-      state.sales, [&](unsigned n) { return snap.initSales(n); },
+      sorted.sales.entries, [&](unsigned n) { return snap.initSales(n); },
       [](Snap::Sale::Builder b, const Sale& s) {
         b.setSeq(s.seq);
         b.setMerchantId(s.merchant_id);
@@ -140,7 +288,7 @@ void EncodeActivity(const State& state, Snap::Builder snap) {
         b.setReversed(s.reversed);
       });
   EncodeMap(
-      state.payouts, [&](unsigned n) { return snap.initPayouts(n); },
+      sorted.payouts.entries, [&](unsigned n) { return snap.initPayouts(n); },
       [](Snap::Payout::Builder b, const Payout& p) {
         b.setCommunityId(p.community_id);
         b.setProjectId(p.project_id);
@@ -148,7 +296,7 @@ void EncodeActivity(const State& state, Snap::Builder snap) {
         b.setRequesterId(p.requester_id);
         b.setStatus(static_cast<Snap::PayoutStatus>(p.status));
       });
-  const auto balances = SortedEntries(state.balances);
+  const auto& balances = sorted.balances.entries;
   auto list = snap.initBalances(static_cast<unsigned>(balances.size()));
   for (unsigned i = 0; i < balances.size(); ++i) {
     FetchAhead(balances, i);
@@ -159,82 +307,23 @@ void EncodeActivity(const State& state, Snap::Builder snap) {
   }
 }
 
-// Words of a text field: its bytes and the NUL, rounded up.
-size_t TextWords(const std::string& text) { return text.size() / sizeof(capnp::word) + 1; }
-
-// Words of a list of `n` structs S: its tag and the structs.
-template <typename S>
-size_t ListWords(size_t n) {
-  return 1 + n * capnp::sizeInWords<S>();
-}
-
-// Words of the entries of `map`, a list of S: each entry's struct and id, and `more(value)`.
-template <typename S, typename T, typename More>
-size_t MapWords(const std::unordered_map<std::string, T>& map, More more) {
-  size_t words = ListWords<S>(map.size());
-  for (const auto& [id, value] : map) words += TextWords(id) + more(value);
-  return words;
-}
-
-// At least the words EncodeState's message takes, so that it is built in one segment. Built in
-// segments that grow as it goes, a large state's lists each filled a segment of their own and had
-// every text of their entries in the next, each behind a far pointer that the reader resolves
-// under a lock (capnp::_::ReaderArena::tryGetSegment): at 1M volunteers a sixth of a start-up's
-// instructions (bench/RESULTS.md section 6). Should the bound fall short, the message takes a
-// second segment: larger and slower to read, never wrong.
-size_t EncodedWordsBound(const State& state) {
-  const auto nothing = [](const auto&) { return size_t{0}; };
-  size_t words = 1 + capnp::sizeInWords<Snap>();  // the root pointer, the root
-  words += MapWords<Snap::Community>(state.communities, [](const Community& c) {
-    return ListWords<schema::RulesChanged>(c.rules.size());
-  });
-  // A member's roles are at most four UInt16s: one word.
-  words += MapWords<Snap::Member>(state.members,
-                                  [](const Member& m) { return TextWords(m.community_id) + 1; });
-  words += MapWords<Snap::Merchant>(state.merchants,
-                                    [](const Merchant& m) { return TextWords(m.community_id); });
-  words += MapWords<Snap::Project>(state.projects,
-                                   [](const Project& p) { return TextWords(p.community_id); });
-  words += MapWords<Snap::Terminal>(state.terminals,
-                                    [](const Terminal& t) { return TextWords(t.merchant_id); });
-  words += MapWords<Snap::Credential>(state.credentials, [](const Credential& c) {
-    return TextWords(c.community_id) + TextWords(c.subject_id) + TextWords(c.secret_hash);
-  });
-  words += MapWords<Snap::Order>(state.orders, [](const Order& o) {
-    size_t more = TextWords(o.community_id) + TextWords(o.resident_id) +
-                  TextWords(o.social_worker_id) +
-                  ListWords<schema::VolunteerMinutes>(o.shares.size());
-    for (const Share& share : o.shares) more += TextWords(share.volunteer_id);
-    return more;
-  });
-  words += MapWords<Snap::Redemption>(state.redemptions, [](const Redemption& r) {
-    return TextWords(r.volunteer_id) + TextWords(r.merchant_id);
-  });
-  words +=
-      MapWords<Snap::Sale>(state.sales, [](const Sale& x) { return TextWords(x.merchant_id); });
-  words += MapWords<Snap::Payout>(state.payouts, [](const Payout& p) {
-    return TextWords(p.community_id) + TextWords(p.project_id) + TextWords(p.requester_id);
-  });
-  words += MapWords<Snap::Balance>(state.balances, nothing);
-  return words;
-}
-
-void Encode(const State& state, capnp::MessageBuilder* message) {
+void Encode(const State& state, const SortedState& sorted, capnp::MessageBuilder* message) {
   auto snap = message->initRoot<Snap>();
   snap.setFormatVersion(kStateFormatVersion);
   snap.setLastSeq(state.last_seq);
   snap.setLastRecordedAtUs(state.last_recorded_at_us);
-  EncodeRegistry(state, snap);
-  EncodeActivity(state, snap);
+  EncodeRegistry(sorted, snap);
+  EncodeActivity(sorted, snap);
 }
 
 }  // namespace
 
 std::string EncodeState(const State& state) {
-  // In one segment (EncodedWordsBound). A segment holds at most 2^29 - 1 words (capnp/common.h,
+  // In one segment (SortedState::words). A segment holds at most 2^29 - 1 words (capnp/common.h,
   // SEGMENT_WORD_COUNT_BITS); a larger state takes more than one.
   constexpr size_t kSegmentWordsMax = (size_t{1} << capnp::SEGMENT_WORD_COUNT_BITS) - 1;
-  const size_t bound = EncodedWordsBound(state);
+  const SortedState sorted = SortState(state);
+  const size_t bound = sorted.words;
   if (bound <= kSegmentWordsMax) {
     // Built where its bytes are returned: in the string's zeroed buffer, behind one word for the
     // segment table. Built in a segment of its own, then copied into a flat array and that into a
@@ -245,7 +334,7 @@ std::string EncodeState(const State& state) {
         kj::arrayPtr(reinterpret_cast<capnp::word*>(&bytes[0]) + 1, bound));
     bool built = false;
     try {
-      Encode(state, &message);
+      Encode(state, sorted, &message);
       built = true;
     } catch (const kj::Exception&) {
       // The bound fell short (a bug): the message is built again below, in several segments.
@@ -260,7 +349,7 @@ std::string EncodeState(const State& state) {
     }
   }
   capnp::MallocMessageBuilder message(static_cast<unsigned>(std::min(bound, kSegmentWordsMax)));
-  Encode(state, &message);
+  Encode(state, sorted, &message);
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   return std::string(words.asChars().begin(), words.asChars().size());
 }
