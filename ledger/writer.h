@@ -13,7 +13,8 @@
 // nothing to overlap, or too little to pay for the hand-over's wake-ups.
 // Should N fail to append, N+1 (decided on a state that included N) fails too, with a message to
 // retry, and the state is rebuilt from the log. Reads (Read/SubmitRead) and snapshots wait until
-// everything decided is durable.
+// everything decided is durable. A snapshot is encoded on the writer thread and written on a
+// thread of its own, while the writer goes on.
 //
 // Idempotency (DESIGN §2.9): a command's request key is (actor id, request id). The same key with
 // the same content returns the original result and appends nothing, also after a restart (the log's
@@ -89,7 +90,7 @@ struct WriterStats {
   uint64_t commands = 0;   // commands decided (accepted, rejected or repeated)
   uint64_t groups = 0;     // groups appended (one synced WriteBatch each)
   uint64_t events = 0;     // events appended
-  uint64_t snapshots = 0;  // state snapshots written
+  uint64_t snapshots = 0;  // state snapshots written (the one being written is not counted yet)
   uint64_t queued = 0;     // commands and reads waiting for the writer thread when read
 };
 
@@ -146,7 +147,9 @@ class Writer {
   void CommitLoop();
   void Commit(Group* group);
   void StopCommitter();
-  Status MaybeSnapshot();
+  // Every snapshot_interval_events events: encodes the state and starts its write on
+  // snapshot_writer_.
+  void MaybeSnapshot();
 
   Store* store_;
   EventLog* log_;
@@ -177,6 +180,10 @@ class Writer {
   bool commit_busy_ = false;      // guarded by commit_mu_: a group is handed over and not done
   bool commit_stop_ = false;      // guarded by commit_mu_
   std::thread committer_;
+
+  // Writes the last snapshot taken (MaybeSnapshot), while the writer thread goes on deciding. At
+  // most one at a time: the writer thread joins it before it takes the next, and Stop joins it.
+  std::thread snapshot_writer_;
 };
 
 }  // namespace mulin::ledger

@@ -261,10 +261,7 @@ void Writer::HandOver(std::unique_ptr<Group> group) {
   std::vector<std::function<void(const domain::State&)>> reads = std::move(in_flight_->reads);
   Settle().IgnoreError();
   for (const auto& read : reads) read(*state_);
-  if (broken_.ok()) {
-    // A failed snapshot only lengthens the next start-up; the log is intact.
-    MaybeSnapshot().IgnoreError();
-  }
+  if (broken_.ok()) MaybeSnapshot();
 }
 
 // On the commit thread: appends the group's events, then completes its callers in order.

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <chrono>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "ledger/domain/evolve.h"
 #include "ledger/domain/state.h"
@@ -41,6 +43,16 @@ class WriterTest : public ::testing::Test {
     log_ = nullptr;
     store_ = nullptr;
     ledger_.Close();
+  }
+
+  // Waits (up to 30 s) until the writer has written `n` snapshots: each is written on a thread of
+  // its own after the group that took it is done.
+  void WaitForSnapshots(uint64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (writer_->stats().snapshots < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_GE(writer_->stats().snapshots, n);
   }
 
   CommandResult Ok(std::string command) {
