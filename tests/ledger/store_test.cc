@@ -99,7 +99,7 @@ TEST(StoreMultiGet, NoKeysNoAnswers) {
 
 // What a process killed now leaves: the files of `dir` as they are, copied while it is open.
 void CopyAsCrashed(const std::string& dir, const std::string& to) {
-  std::filesystem::copy(dir, to, std::filesystem::copy_options::recursive);
+  testing::CopyLiveDirectory(dir, to);
 }
 
 std::optional<std::string> Stored(const std::string& dir, const std::string& key) {

@@ -52,7 +52,7 @@ TEST_F(WriterTest, ACrashAfterSnapshotsOpensToTheStateOfAFullReplay) {
   // The files are copied once three snapshots are written, perhaps while a fourth is.
   WaitForSnapshots(3);
   const std::string crashed = dir_.Sub("crashed");
-  std::filesystem::copy(ledger_.dir(), crashed, std::filesystem::copy_options::recursive);
+  testing::CopyLiveDirectory(ledger_.dir(), crashed);
   Close();
   std::filesystem::remove_all(ledger_.dir());
   std::filesystem::rename(crashed, ledger_.dir());

@@ -20,4 +20,18 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
+void CopyLiveDirectory(const std::string& from, const std::string& to) {
+  for (int attempt = 1;; ++attempt) {
+    std::error_code failed;
+    std::filesystem::copy(from, to, std::filesystem::copy_options::recursive, failed);
+    if (!failed) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(to, ignored);
+    if (failed != std::errc::no_such_file_or_directory || attempt == 20) {
+      ADD_FAILURE() << "copying " << from << " to " << to << ": " << failed.message();
+      return;
+    }
+  }
+}
+
 }  // namespace mulin::testing
