@@ -51,28 +51,40 @@ void SetKeyWords(std::string_view key, KeyedItem<T>* keyed) {
   for (size_t w = 0; w < 3; ++w) keyed->words[w] = KeyWord(key.data(), key.size(), 8 * w);
 }
 
-// Sorts `keyed` by `key_of(item)` in bytewise order, the words deciding all but ties.
-template <typename T, typename KeyOf>
-void SortKeyed(std::vector<KeyedItem<T>>* keyed, KeyOf key_of) {
-  std::sort(keyed->begin(), keyed->end(), [&key_of](const KeyedItem<T>& a, const KeyedItem<T>& b) {
-    for (size_t w = 0; w < 3; ++w) {
-      if (a.words[w] != b.words[w]) return a.words[w] < b.words[w];
-    }
-    return key_of(a.item) < key_of(b.item);
-  });
+template <typename T>
+KeyedItem<T> KeyedOf(std::string_view key, T item) {
+  KeyedItem<T> keyed{{}, std::move(item)};
+  SetKeyWords(key, &keyed);
+  return keyed;
+}
+
+// Sorts `keyed` by its items' keys in bytewise order: the words decide where they differ, and
+// `tie_less(a.item, b.item)` where they are equal (the keys' bytes, or a comparator that also
+// orders equal keys).
+template <typename T, typename TieLess>
+void SortKeyed(std::vector<KeyedItem<T>>* keyed, TieLess tie_less) {
+  std::sort(keyed->begin(), keyed->end(),
+            [&tie_less](const KeyedItem<T>& a, const KeyedItem<T>& b) {
+              for (size_t w = 0; w < 3; ++w) {
+                if (a.words[w] != b.words[w]) return a.words[w] < b.words[w];
+              }
+              return tie_less(a.item, b.item);
+            });
 }
 
 // Sorts `items` by `key_of(item)` (a std::string_view) in bytewise order: as std::sort with
 // `key_of(a) < key_of(b)`, in fewer instructions. Equal keys keep no particular order.
 template <typename T, typename KeyOf>
 void SortByKey(std::vector<T>* items, KeyOf key_of) {
-  std::vector<KeyedItem<T>> keyed(items->size());
+  std::vector<KeyedItem<T>> keyed;
+  keyed.reserve(items->size());
   for (size_t i = 0; i < items->size(); ++i) {
     FetchKeyAhead(*items, i, key_of);
-    keyed[i].item = std::move((*items)[i]);
-    SetKeyWords(key_of(keyed[i].item), &keyed[i]);
+    T& item = (*items)[i];
+    const std::string_view key = key_of(item);
+    keyed.push_back(KeyedOf(key, std::move(item)));
   }
-  SortKeyed(&keyed, key_of);
+  SortKeyed(&keyed, [&key_of](const T& a, const T& b) { return key_of(a) < key_of(b); });
   items->clear();
   for (KeyedItem<T>& k : keyed) items->push_back(std::move(k.item));
 }
@@ -86,18 +98,18 @@ template <typename Map, typename Visit>
 std::vector<const typename Map::value_type*> SortEntriesByKey(const Map& map, Visit visit) {
   using Entry = const typename Map::value_type*;
   constexpr size_t kLag = 8;
-  std::vector<KeyedItem<Entry>> keyed(map.size());
+  std::vector<KeyedItem<Entry>> keyed;
+  keyed.reserve(map.size());
   const auto set_words = [](KeyedItem<Entry>* k) { SetKeyWords(k->item->first, k); };
-  size_t n = 0;
   for (const auto& entry : map) {
     visit(entry);
     __builtin_prefetch(entry.first.data());
-    keyed[n].item = &entry;
-    if (n >= kLag) set_words(&keyed[n - kLag]);
-    ++n;
+    keyed.push_back(KeyedItem<Entry>{{}, &entry});  // its words once its key's bytes are here
+    if (keyed.size() > kLag) set_words(&keyed[keyed.size() - 1 - kLag]);
   }
+  const size_t n = keyed.size();
   for (size_t i = n > kLag ? n - kLag : 0; i < n; ++i) set_words(&keyed[i]);
-  SortKeyed(&keyed, [](Entry entry) { return std::string_view(entry->first); });
+  SortKeyed(&keyed, [](Entry a, Entry b) { return a->first < b->first; });
   std::vector<Entry> sorted;
   sorted.reserve(n);
   for (const KeyedItem<Entry>& k : keyed) sorted.push_back(k.item);

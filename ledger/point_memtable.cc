@@ -141,27 +141,16 @@ class PointKeyMemTable final : public MemTableRep {
     return &buckets_[XXH3_64bits_withSeed(user_key.data(), user_key.size(), seed_) & mask_];
   }
 
-  // An entry and the first two words of its user key (KeyWord): where they differ they order the
-  // user keys as RocksDB's bytewise comparator does, so most of a sort's comparisons read no
-  // entry. Where they are equal the comparator decides. Two words, not one: request keys share
-  // long prefixes (an actor's id, then a request id that is often a counter), and with one word
-  // RocksDB's comparator took a third of the sort (perf, bench/RESULTS.md §1).
-  struct Keyed {
-    uint64_t word0;
-    uint64_t word1;
-    const char* entry;
-  };
-
-  static Keyed KeyedOf(const Slice& user_key, const char* entry) {
-    return Keyed{KeyWord(user_key.data(), user_key.size(), 0),
-                 KeyWord(user_key.data(), user_key.size(), 8), entry};
-  }
-
-  // Every entry present now, in the comparator's order. The key words assume the family compares
-  // user keys bytewise (the ledger's do); one pass over neighbours checks the result with the
-  // comparator itself, and a family that compares otherwise is sorted again by the comparator.
+  // Every entry present now, in the comparator's order. Sorted as KeyedItems (ledger/key_order.h):
+  // the first words of each entry's user key order most pairs as RocksDB's bytewise comparator
+  // does, so most of a sort's comparisons read no entry; where they are equal the comparator
+  // decides. Request keys share long prefixes (an actor's id, then a request id that is often a
+  // counter): with one word RocksDB's comparator took a third of the sort (perf, bench/RESULTS.md
+  // §1). The key words assume the family compares user keys bytewise (the ledger's do); one pass
+  // over neighbours checks the result with the comparator itself, and a family that compares
+  // otherwise is sorted again by the comparator.
   std::vector<const char*> SortedEntries() const {
-    std::vector<Keyed> keyed;
+    std::vector<KeyedItem<const char*>> keyed;
     keyed.reserve(count_.load(std::memory_order_relaxed));
     // Each bucket's first node is a cache miss of its own: ask for the one a few buckets on
     // while this one is read.
@@ -172,18 +161,15 @@ class PointKeyMemTable final : public MemTableRep {
       }
       for (const Node* at = buckets_[i].load(std::memory_order_acquire); at != nullptr;
            at = at->next.load(std::memory_order_acquire)) {
-        keyed.push_back(KeyedOf(UserKey(at->Entry()), at->Entry()));
+        const Slice user_key = UserKey(at->Entry());
+        keyed.push_back(KeyedOf(std::string_view(user_key.data(), user_key.size()), at->Entry()));
       }
     }
-    std::sort(keyed.begin(), keyed.end(), [this](const Keyed& a, const Keyed& b) {
-      if (a.word0 != b.word0) return a.word0 < b.word0;
-      if (a.word1 != b.word1) return a.word1 < b.word1;
-      return compare_(a.entry, b.entry) < 0;
-    });
+    const auto before = [this](const char* a, const char* b) { return compare_(a, b) < 0; };
+    SortKeyed(&keyed, before);
     std::vector<const char*> entries;
     entries.reserve(keyed.size());
-    for (const Keyed& k : keyed) entries.push_back(k.entry);
-    const auto before = [this](const char* a, const char* b) { return compare_(a, b) < 0; };
+    for (const KeyedItem<const char*>& k : keyed) entries.push_back(k.item);
     if (!std::is_sorted(entries.begin(), entries.end(), before)) {
       std::sort(entries.begin(), entries.end(), before);
     }
