@@ -73,7 +73,11 @@ Status CheckAndApply(State* state, schema::Event::Reader event,
   Status entities = internal::ApplyToEntities(state, event);
   if (!entities.ok()) return Broken(seq, entities.message());
   // Nothing below can fail: the event applies, so the state moves to it in full.
-  for (BalanceUpdate& update : updates) state->balances[update.account] = update.after;
+  for (BalanceUpdate& update : updates) {
+    auto [it, inserted] = state->balances.try_emplace(update.account, update.after);
+    if (!inserted) it->second = update.after;
+    state->changes.Note(*it);
+  }
   state->last_seq = seq;
   state->last_recorded_at_us = recorded_at_us;
   return Status::Ok();

@@ -15,11 +15,13 @@ std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text
 
 Status Fail(const std::string& what) { return Status::Corruption(what); }
 
+// Inserts into one of `state`'s maps, noting the entry in its changes.
 template <typename T>
-Status Insert(std::unordered_map<std::string, T>* map, std::string id, T value, const char* kind) {
+Status Insert(State* state, std::unordered_map<std::string, T>* map, std::string id, T value,
+              const char* kind) {
   if (id.empty()) return Fail(std::string(kind) + " with an empty id");
   if (map->count(id) != 0) return Fail(std::string(kind) + " " + id + " already exists");
-  map->emplace(std::move(id), std::move(value));
+  state->changes.Note(*map->emplace(std::move(id), std::move(value)).first);
   return Status::Ok();
 }
 
@@ -40,7 +42,7 @@ Status ApplyMember(State* state, schema::MemberRegistered::Reader m, const std::
     roles |= RoleBit(role);
   }
   if (roles == 0) return Fail("member without a role");
-  return Insert(&state->members, Str(m.getMemberId()), Member{community, roles}, "member");
+  return Insert(state, &state->members, Str(m.getMemberId()), Member{community, roles}, "member");
 }
 
 Status ApplyRules(State* state, schema::RulesChanged::Reader r, const std::string& community) {
@@ -48,6 +50,7 @@ Status ApplyRules(State* state, schema::RulesChanged::Reader r, const std::strin
   if (it == state->communities.end()) return Fail("unknown community '" + community + "'");
   Rules rules{r.getEffectiveFromUs(), r.getPointsPerHour(), r.getMaxMinutesPerOrder(),
               r.getRatingWindowS(), r.getReversalWindowS()};
+  state->changes.Note(*it);
   std::vector<Rules>& history = it->second.rules;
   // After every rule with the same instant, so the later one wins (see Community::rules).
   auto at = std::upper_bound(history.begin(), history.end(), rules.effective_from_us,
@@ -67,7 +70,7 @@ Status ApplyCredential(State* state, Body::Reader body, const std::string& commu
     Credential credential{community, c.getRole(), Str(c.getSubjectId()),
                           std::string(reinterpret_cast<const char*>(hash.begin()), hash.size()),
                           false};
-    return Insert(&state->credentials, Str(c.getCredentialId()), std::move(credential),
+    return Insert(state, &state->credentials, Str(c.getCredentialId()), std::move(credential),
                   "credential");
   }
   const std::string id = Str(body.getCredentialRevoked().getCredentialId());
@@ -76,24 +79,25 @@ Status ApplyCredential(State* state, Body::Reader body, const std::string& commu
     return Fail("credential " + id + " is unknown or already revoked");
   }
   it->second.revoked = true;
+  state->changes.Note(*it);
   return Status::Ok();
 }
 
 Status ApplyRegistration(State* state, Body::Reader body, const std::string& community) {
   switch (body.which()) {
     case Body::COMMUNITY_REGISTERED:
-      return Insert(&state->communities, community, Community{}, "community");
+      return Insert(state, &state->communities, community, Community{}, "community");
     case Body::MEMBER_REGISTERED:
       return ApplyMember(state, body.getMemberRegistered(), community);
     case Body::MERCHANT_REGISTERED: {
       MULIN_RETURN_IF_ERROR(NeedCommunity(*state, community));
       auto m = body.getMerchantRegistered();
-      return Insert(&state->merchants, Str(m.getMerchantId()),
+      return Insert(state, &state->merchants, Str(m.getMerchantId()),
                     Merchant{community, m.getContributionRateBps()}, "merchant");
     }
     case Body::PROJECT_REGISTERED:
       MULIN_RETURN_IF_ERROR(NeedCommunity(*state, community));
-      return Insert(&state->projects, Str(body.getProjectRegistered().getProjectId()),
+      return Insert(state, &state->projects, Str(body.getProjectRegistered().getProjectId()),
                     Project{community}, "project");
     case Body::TERMINAL_REGISTERED: {
       auto t = body.getTerminalRegistered();
@@ -101,7 +105,7 @@ Status ApplyRegistration(State* state, Body::Reader body, const std::string& com
       if (FindIn(state->merchants, merchant) == nullptr) {
         return Fail("unknown merchant '" + merchant + "'");
       }
-      return Insert(&state->terminals, Str(t.getTerminalId()), Terminal{std::move(merchant)},
+      return Insert(state, &state->terminals, Str(t.getTerminalId()), Terminal{std::move(merchant)},
                     "terminal");
     }
     case Body::RULES_CHANGED:
@@ -205,7 +209,7 @@ Status ApplyOrder(State* state, schema::Event::Reader event, const std::string& 
     Order order;
     order.community_id = community;
     order.resident_id = Str(p.getResidentId());
-    return Insert(&state->orders, Str(p.getOrderId()), std::move(order), "order");
+    return Insert(state, &state->orders, Str(p.getOrderId()), std::move(order), "order");
   }
   const std::string id = OrderIdOf(body);
   auto it = state->orders.find(id);
@@ -213,6 +217,8 @@ Status ApplyOrder(State* state, schema::Event::Reader event, const std::string& 
   if (it->second.community_id != community) {
     return Fail("order " + id + " belongs to community " + it->second.community_id);
   }
+  // Noted before the step is checked: an entry noted unchanged is only written again.
+  state->changes.Note(*it);
   return ApplyOrderStep(&it->second, event);
 }
 
@@ -221,7 +227,7 @@ Status ApplyRedemption(State* state, schema::Event::Reader event) {
   if (body.which() == Body::POINTS_REDEEMED) {
     auto r = body.getPointsRedeemed();
     if (r.getPoints() <= 0) return Fail("redemption of points <= 0");
-    return Insert(&state->redemptions, Str(r.getRedemptionId()),
+    return Insert(state, &state->redemptions, Str(r.getRedemptionId()),
                   Redemption{event.getSeq(), Str(r.getVolunteerId()), Str(r.getMerchantId()),
                              r.getPoints(), event.getRecordedAtUs(), false},
                   "redemption");
@@ -244,7 +250,7 @@ Status ApplySale(State* state, schema::Event::Reader event) {
   if (body.which() == Body::SALE_RECORDED) {
     auto s = body.getSaleRecorded();
     if (s.getGrossFen() <= 0 || s.getContributionFen() < 0) return Fail("sale amount out of range");
-    return Insert(&state->sales, Str(s.getSaleId()),
+    return Insert(state, &state->sales, Str(s.getSaleId()),
                   Sale{event.getSeq(), Str(s.getMerchantId()), s.getGrossFen(),
                        s.getContributionFen(), false},
                   "sale");
@@ -269,7 +275,7 @@ Status ApplyPayout(State* state, schema::Event::Reader event, const std::string&
     if (project == nullptr || project->community_id != community || p.getAmountFen() <= 0) {
       return Fail("payout request for an unknown project or of fen <= 0");
     }
-    return Insert(&state->payouts, Str(p.getPayoutId()),
+    return Insert(state, &state->payouts, Str(p.getPayoutId()),
                   Payout{community, Str(p.getProjectId()), p.getAmountFen(),
                          Str(event.getActorId()), PayoutStatus::kRequested},
                   "payout");
@@ -287,6 +293,7 @@ Status ApplyPayout(State* state, schema::Event::Reader event, const std::string&
     return Fail("approval of payout " + id + " does not match its request");
   }
   it->second.status = approve ? PayoutStatus::kApproved : PayoutStatus::kRejected;
+  state->changes.Note(*it);
   return Status::Ok();
 }
 

@@ -11,7 +11,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ledger/schema/event.capnp.h"
@@ -153,6 +156,60 @@ struct Payout {
 using Balances = std::array<int64_t, 3>;
 inline constexpr size_t kUnitCount = 3;
 
+// An entry of one of State's maps.
+template <typename T>
+using Entry = std::pair<const std::string, T>;
+
+// The entries Evolve inserted or changed since Restart, while tracking: what an incremental
+// snapshot holds (EncodeChanges), so that the writer encodes what changed in an interval rather
+// than the whole state. Entries may be named more than once. Redemptions and sales are not
+// tracked: a snapshot holds them whole (the writer's state holds only those of the group in
+// flight). Maps keep their nodes in place, so the pointers stay valid until an entry is erased,
+// which only redemptions and sales are.
+class ChangeLog {
+ public:
+  ChangeLog() = default;
+  ChangeLog(ChangeLog&&) = default;
+  ChangeLog& operator=(ChangeLog&&) = default;
+  // A copy tracks nothing: the pointers point into the State it was copied from.
+  ChangeLog(const ChangeLog&) {}
+  ChangeLog& operator=(const ChangeLog&) {
+    *this = ChangeLog();
+    return *this;
+  }
+
+  bool tracking() const { return tracking_; }
+  // Forgets what was noted and tracks from here on.
+  void Restart() {
+    *this = ChangeLog();
+    tracking_ = true;
+  }
+  // Whether the entries of a State's map of T are tracked.
+  template <typename T>
+  static constexpr bool Tracks() {
+    return !std::is_same_v<T, Redemption> && !std::is_same_v<T, Sale>;
+  }
+  template <typename T>
+  void Note(const Entry<T>& entry) {
+    if constexpr (Tracks<T>()) {
+      if (tracking_) std::get<std::vector<const Entry<T>*>>(changed_).push_back(&entry);
+    }
+  }
+  template <typename T>
+  const std::vector<const Entry<T>*>& Changed() const {
+    return std::get<std::vector<const Entry<T>*>>(changed_);
+  }
+
+ private:
+  bool tracking_ = false;
+  std::tuple<std::vector<const Entry<Community>*>, std::vector<const Entry<Member>*>,
+             std::vector<const Entry<Merchant>*>, std::vector<const Entry<Project>*>,
+             std::vector<const Entry<Terminal>*>, std::vector<const Entry<Credential>*>,
+             std::vector<const Entry<Order>*>, std::vector<const Entry<Payout>*>,
+             std::vector<const Entry<Balances>*>>
+      changed_;
+};
+
 struct State {
   // Each map is keyed by the entity's id (unique per kind).
   std::unordered_map<std::string, Community> communities;
@@ -168,6 +225,7 @@ struct State {
   std::unordered_map<std::string, Balances> balances;  // by account id, see postings.h
   uint64_t last_seq = 0;                               // 0: no event applied yet
   int64_t last_recorded_at_us = 0;                     // of the last event applied
+  ChangeLog changes;                                   // not part of the value: == ignores it
   bool operator==(const State& other) const;
   bool operator!=(const State& other) const { return !(*this == other); }
 };
@@ -194,6 +252,14 @@ const T* FindIn(const std::unordered_map<std::string, T>& map, std::string_view 
 
 // Snapshot bytes (ledger/schema/snapshot.capnp). Equal states give equal bytes.
 std::string EncodeState(const State& state);
+// Snapshot bytes of `state` that hold only what `state.changes` names (which must be tracking),
+// and its redemptions and sales whole: merged into the snapshot of the state the changes were
+// tracked from, they give EncodeState(state) (MergeStates).
+std::string EncodeChanges(const State& state);
+// The snapshot `base` with the entries of `changes` (EncodeChanges) laid over it: an entry in both
+// is taken from `changes`, and so are the sequence number, the clock, and the redemptions and
+// sales whole. Both are untrusted: a malformed one, or one with unsorted ids, is kCorruption.
+Result<std::string> MergeStates(std::string_view base, std::string_view changes);
 // Bytes are untrusted: limits are explicit, and anything malformed (bad framing, unsorted or
 // duplicate keys, out-of-range enums, another format version) is kCorruption, never a crash.
 Result<State> DecodeState(std::string_view bytes);

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <string>
 #include <utility>
 
 #include "ledger/domain/state.h"
@@ -173,7 +175,8 @@ Status DecodeActivity(Snap::Reader snap, State* state) {
 
 }  // namespace
 
-Result<State> DecodeState(std::string_view bytes) {
+Status ReadSnapshotBytes(std::string_view bytes,
+                         const std::function<Status(schema::StateSnapshot::Reader)>& read) {
   if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
     return Bad(std::to_string(bytes.size()) + " bytes is not a whole number of words");
   }
@@ -193,7 +196,6 @@ Result<State> DecodeState(std::string_view bytes) {
   capnp::ReaderOptions options;
   options.traversalLimitInWords = words.size() * kTraversalWordsPerWord + kTraversalWordsMargin;
   options.nestingLimit = kSnapshotNestingMax;
-  State state;
   Status status;
   KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
                  capnp::FlatArrayMessageReader reader(words, options);
@@ -207,14 +209,21 @@ Result<State> DecodeState(std::string_view bytes) {
                                 ", this build reads " + std::to_string(kStateFormatVersion));
                    return;
                  }
-                 state.last_seq = snap.getLastSeq();
-                 state.last_recorded_at_us = snap.getLastRecordedAtUs();
-                 status = DecodeRegistry(snap, &state);
-                 if (status.ok()) status = DecodeActivity(snap, &state);
+                 status = read(snap);
                })) {
     return Bad("undecodable: " + std::string(exception->getDescription().cStr()));
   }
-  if (!status.ok()) return status;
+  return status;
+}
+
+Result<State> DecodeState(std::string_view bytes) {
+  State state;
+  MULIN_RETURN_IF_ERROR(ReadSnapshotBytes(bytes, [&state](Snap::Reader snap) {
+    state.last_seq = snap.getLastSeq();
+    state.last_recorded_at_us = snap.getLastRecordedAtUs();
+    MULIN_RETURN_IF_ERROR(DecodeRegistry(snap, &state));
+    return DecodeActivity(snap, &state);
+  }));
   return state;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <functional>
 #include <system_error>
@@ -76,6 +77,19 @@ void SortMap(const std::unordered_map<std::string, T>& map, More more, SortedMap
   out->words = words;
 }
 
+// The entries of `changed` (ChangeLog::Changed) once each, in id order, counting their words.
+template <typename S, typename T, typename More>
+void SortChanged(const std::vector<const Entry<T>*>& changed, More more, SortedMap<T>* out) {
+  Entries<T> entries = changed;
+  ledger::SortByKey(&entries, [](const Entry<T>* entry) { return std::string_view(entry->first); });
+  // An entry noted twice has one key: its copies are next to each other.
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  size_t words = ListWords<S>(entries.size());
+  for (const Entry<T>* entry : entries) words += TextWords(entry->first) + more(entry->second);
+  out->entries = std::move(entries);
+  out->words = words;
+}
+
 // Every map of a State, sorted.
 struct SortedState {
   SortedMap<Community> communities;
@@ -103,10 +117,20 @@ constexpr size_t kParallelSortEntriesMin = 16384;
 
 using SortTasks = std::vector<std::pair<size_t, std::function<void()>>>;
 
-// Adds the task of SortMap<S>(map, more, out), paired with the entries it sorts.
+// Adds the task that sorts `map` into `out`, paired with the entries it sorts: only those that
+// `changes` names when it is given and tracks the map, else all of them.
 template <typename S, typename T, typename More>
-void AddSortTask(const std::unordered_map<std::string, T>& map, More more, SortedMap<T>* out,
+void AddSortTask(const std::unordered_map<std::string, T>& map,
+                 [[maybe_unused]] const ChangeLog* changes, More more, SortedMap<T>* out,
                  SortTasks* tasks) {
+  if constexpr (ChangeLog::Tracks<T>()) {
+    if (changes != nullptr) {
+      const auto& changed = changes->Changed<T>();
+      tasks->emplace_back(changed.size(),
+                          [&changed, more, out] { SortChanged<S>(changed, more, out); });
+      return;
+    }
+  }
   tasks->emplace_back(map.size(), [&map, more, out] { SortMap<S>(map, more, out); });
 }
 
@@ -135,35 +159,36 @@ void RunSortTasks(SortTasks tasks) {
 
 // Collecting a map's entries follows its nodes, each a cache miss that the next one waits on: at
 // 1M volunteers, walking and sorting the members and the balances took most of a snapshot's
-// encoding (bench/RESULTS.md section 6). Two threads walk two maps at once.
-SortedState SortState(const State& state) {
+// encoding (bench/RESULTS.md section 6). Two threads walk two maps at once. With `changes`, only
+// the entries it names, and the redemptions and sales whole.
+SortedState SortState(const State& state, const ChangeLog* changes) {
   SortedState sorted;
   SortTasks tasks;
   AddSortTask<Snap::Community>(
-      state.communities,
+      state.communities, changes,
       [](const Community& c) { return ListWords<schema::RulesChanged>(c.rules.size()); },
       &sorted.communities, &tasks);
   // A member's roles are at most four UInt16s: one word.
   AddSortTask<Snap::Member>(
-      state.members, [](const Member& m) { return TextWords(m.community_id) + 1; }, &sorted.members,
-      &tasks);
+      state.members, changes, [](const Member& m) { return TextWords(m.community_id) + 1; },
+      &sorted.members, &tasks);
   AddSortTask<Snap::Merchant>(
-      state.merchants, [](const Merchant& m) { return TextWords(m.community_id); },
+      state.merchants, changes, [](const Merchant& m) { return TextWords(m.community_id); },
       &sorted.merchants, &tasks);
   AddSortTask<Snap::Project>(
-      state.projects, [](const Project& p) { return TextWords(p.community_id); }, &sorted.projects,
-      &tasks);
+      state.projects, changes, [](const Project& p) { return TextWords(p.community_id); },
+      &sorted.projects, &tasks);
   AddSortTask<Snap::Terminal>(
-      state.terminals, [](const Terminal& t) { return TextWords(t.merchant_id); },
+      state.terminals, changes, [](const Terminal& t) { return TextWords(t.merchant_id); },
       &sorted.terminals, &tasks);
   AddSortTask<Snap::Credential>(
-      state.credentials,
+      state.credentials, changes,
       [](const Credential& c) {
         return TextWords(c.community_id) + TextWords(c.subject_id) + TextWords(c.secret_hash);
       },
       &sorted.credentials, &tasks);
   AddSortTask<Snap::Order>(
-      state.orders,
+      state.orders, changes,
       [](const Order& o) {
         size_t more = TextWords(o.community_id) + TextWords(o.resident_id) +
                       TextWords(o.social_worker_id) +
@@ -173,19 +198,20 @@ SortedState SortState(const State& state) {
       },
       &sorted.orders, &tasks);
   AddSortTask<Snap::Redemption>(
-      state.redemptions,
+      state.redemptions, changes,
       [](const Redemption& r) { return TextWords(r.volunteer_id) + TextWords(r.merchant_id); },
       &sorted.redemptions, &tasks);
   AddSortTask<Snap::Sale>(
-      state.sales, [](const Sale& x) { return TextWords(x.merchant_id); }, &sorted.sales, &tasks);
+      state.sales, changes, [](const Sale& x) { return TextWords(x.merchant_id); }, &sorted.sales,
+      &tasks);
   AddSortTask<Snap::Payout>(
-      state.payouts,
+      state.payouts, changes,
       [](const Payout& p) {
         return TextWords(p.community_id) + TextWords(p.project_id) + TextWords(p.requester_id);
       },
       &sorted.payouts, &tasks);
   AddSortTask<Snap::Balance>(
-      state.balances, [](const Balances&) { return size_t{0}; }, &sorted.balances, &tasks);
+      state.balances, changes, [](const Balances&) { return size_t{0}; }, &sorted.balances, &tasks);
   RunSortTasks(std::move(tasks));
   sorted.words = 1 + capnp::sizeInWords<Snap>() +  // the root pointer, the root
                  sorted.communities.words + sorted.members.words + sorted.merchants.words +
@@ -312,25 +338,30 @@ void Encode(const State& state, const SortedState& sorted, capnp::MessageBuilder
   EncodeActivity(sorted, snap);
 }
 
+std::string EncodeSorted(const State& state, const SortedState& sorted) {
+  return BuildSnapshotBytes(sorted.words, [&state, &sorted](capnp::MessageBuilder* message) {
+    Encode(state, sorted, message);
+  });
+}
+
 }  // namespace
 
-std::string EncodeState(const State& state) {
-  // In one segment (SortedState::words). A segment holds at most 2^29 - 1 words (capnp/common.h,
-  // SEGMENT_WORD_COUNT_BITS); a larger state takes more than one.
+std::string BuildSnapshotBytes(size_t words_bound,
+                               const std::function<void(capnp::MessageBuilder*)>& build) {
+  // A segment holds at most 2^29 - 1 words (capnp/common.h, SEGMENT_WORD_COUNT_BITS); a larger
+  // state takes more than one.
   constexpr size_t kSegmentWordsMax = (size_t{1} << capnp::SEGMENT_WORD_COUNT_BITS) - 1;
-  const SortedState sorted = SortState(state);
-  const size_t bound = sorted.words;
-  if (bound <= kSegmentWordsMax) {
+  if (words_bound <= kSegmentWordsMax) {
     // Built where its bytes are returned: in the string's zeroed buffer, behind one word for the
     // segment table. Built in a segment of its own, then copied into a flat array and that into a
     // string, it took three passes over fresh memory of the snapshot's size, each faulting its
     // pages in (bench/RESULTS.md section 6: 104 MB at 1M volunteers).
-    std::string bytes(sizeof(capnp::word) * (1 + bound), '\0');
+    std::string bytes(sizeof(capnp::word) * (1 + words_bound), '\0');
     capnp::FlatMessageBuilder message(
-        kj::arrayPtr(reinterpret_cast<capnp::word*>(&bytes[0]) + 1, bound));
+        kj::arrayPtr(reinterpret_cast<capnp::word*>(&bytes[0]) + 1, words_bound));
     bool built = false;
     try {
-      Encode(state, sorted, &message);
+      build(&message);
       built = true;
     } catch (const kj::Exception&) {
       // The bound fell short (a bug): the message is built again below, in several segments.
@@ -344,10 +375,20 @@ std::string EncodeState(const State& state) {
       return bytes;
     }
   }
-  capnp::MallocMessageBuilder message(static_cast<unsigned>(std::min(bound, kSegmentWordsMax)));
-  Encode(state, sorted, &message);
+  capnp::MallocMessageBuilder message(
+      static_cast<unsigned>(std::min(words_bound, kSegmentWordsMax)));
+  build(&message);
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   return std::string(words.asChars().begin(), words.asChars().size());
+}
+
+std::string EncodeState(const State& state) {
+  return EncodeSorted(state, SortState(state, nullptr));
+}
+
+std::string EncodeChanges(const State& state) {
+  assert(state.changes.tracking());
+  return EncodeSorted(state, SortState(state, &state.changes));
 }
 
 }  // namespace mulin::domain
