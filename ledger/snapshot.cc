@@ -33,7 +33,7 @@ std::string_view StoredSnapshot::state() const {
   return std::string_view(value).substr(kSnapshotHeaderBytes);
 }
 
-Result<std::optional<StoredSnapshot>> ReadUsableSnapshot(Store* store, const EventLog& log) {
+Result<std::optional<StoredSnapshot>> ReadSnapshot(Store* store) {
   std::string value;
   rocksdb::Status s =
       store->db()->Get(rocksdb::ReadOptions(), store->snapshots(), kLatestKey, &value);
@@ -43,14 +43,19 @@ Result<std::optional<StoredSnapshot>> ReadUsableSnapshot(Store* store, const Eve
   StoredSnapshot snapshot;
   snapshot.at.seq = GetFixed64(value.data());
   std::memcpy(snapshot.at.chain.data(), value.data() + 8, kChainHashBytes);
-  if (snapshot.at.seq == 0 || snapshot.at.seq > log.head().seq) {
-    return std::optional<StoredSnapshot>();
-  }
-  std::unique_ptr<LogCursor> cursor = log.NewCursor(snapshot.at.seq, snapshot.at.seq);
-  if (!cursor->Valid()) return cursor->status();
-  if (cursor->chain() != snapshot.at.chain) return std::optional<StoredSnapshot>();
   snapshot.value = std::move(value);
   return std::optional<StoredSnapshot>(std::move(snapshot));
+}
+
+Result<std::optional<StoredSnapshot>> ReadUsableSnapshot(Store* store, const EventLog& log) {
+  Result<std::optional<StoredSnapshot>> stored = ReadSnapshot(store);
+  if (!stored.ok() || !stored->has_value()) return stored;
+  const Head& at = (*stored)->at;
+  if (at.seq == 0 || at.seq > log.head().seq) return std::optional<StoredSnapshot>();
+  std::unique_ptr<LogCursor> cursor = log.NewCursor(at.seq, at.seq);
+  if (!cursor->Valid()) return cursor->status();
+  if (cursor->chain() != at.chain) return std::optional<StoredSnapshot>();
+  return stored;
 }
 
 }  // namespace mulin::ledger

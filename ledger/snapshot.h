@@ -41,6 +41,8 @@ struct StoredSnapshot {
 // WAL and flushed at once (Store::WriteUnlogged); a smaller one goes through the WAL, unsynced.
 Status WriteSnapshot(Store* store, const Snapshot& snapshot,
                      size_t unlogged_bytes_min = kUnloggedSnapshotBytesMin);
+// The latest snapshot as stored, or nullopt when none is (or its header is cut short).
+Result<std::optional<StoredSnapshot>> ReadSnapshot(Store* store);
 // The latest snapshot, or nullopt when none is stored or it does not match `log`.
 Result<std::optional<StoredSnapshot>> ReadUsableSnapshot(Store* store, const EventLog& log);
 

@@ -73,6 +73,12 @@ struct WriterOptions {
   uint64_t snapshot_interval_events = 100000;
   // Snapshots of this many bytes or more are written past the WAL (ledger/snapshot.h).
   size_t unlogged_snapshot_bytes_min = kUnloggedSnapshotBytesMin;
+  // A snapshot taken while the one before is stored holds only the entries changed since
+  // (domain::EncodeChanges), and its own thread lays them over the stored one
+  // (domain::MergeStates): the writer thread encodes an interval's changes, not the whole state.
+  // The first snapshot after Open, and the next after any that failed, are encoded whole.
+  // false: every snapshot is encoded whole.
+  bool incremental_snapshots = true;
   // The ledger clock's source, µs since epoch. Default: the system clock. The demo injects a
   // simulated clock. The ledger clock never goes backwards whatever this returns.
   std::function<int64_t()> clock_us;
@@ -91,7 +97,12 @@ struct WriterStats {
   uint64_t groups = 0;     // groups appended (one synced WriteBatch each)
   uint64_t events = 0;     // events appended
   uint64_t snapshots = 0;  // state snapshots written (the one being written is not counted yet)
-  uint64_t queued = 0;     // commands and reads waiting for the writer thread when read
+  uint64_t incremental_snapshots = 0;  // of which laid over the one before
+  // The writer thread's time encoding snapshots, in all and the longest: what the commands behind
+  // a snapshot wait for (its write and any merge are on a thread of its own).
+  uint64_t snapshot_encoding_us = 0;
+  uint64_t snapshot_encoding_us_max = 0;
+  uint64_t queued = 0;  // commands and reads waiting for the writer thread when read
 };
 
 class Writer {
@@ -147,9 +158,17 @@ class Writer {
   void CommitLoop();
   void Commit(Group* group);
   void StopCommitter();
-  // Every snapshot_interval_events events: encodes the state and starts its write on
-  // snapshot_writer_.
+  // Every snapshot_interval_events events: encodes the state, or its changes since the snapshot
+  // before, and starts its write on snapshot_writer_.
   void MaybeSnapshot();
+  // Whether the state's changes are tracked for incremental snapshots: never without snapshots,
+  // or what the state noted would grow with the log.
+  bool TracksChanges() const {
+    return options_.incremental_snapshots && options_.snapshot_interval_events != 0;
+  }
+  // On snapshot_writer_: writes `snapshot`, its changes laid over the stored snapshot `base` first
+  // when it has one.
+  void WriteSnapshotTaken(Snapshot* snapshot, const std::optional<Head>& base);
 
   Store* store_;
   EventLog* log_;
@@ -162,6 +181,11 @@ class Writer {
   std::unique_ptr<Group> in_flight_;
   int64_t clock_high_us_ = 0;  // ledger clock: the latest recorded_at
   uint64_t last_snapshot_seq_ = 0;
+  // The snapshot that state_'s changes are tracked from (incremental_snapshots), and whether it is
+  // stored: set by the thread that writes it, once it has, and read by the writer thread after
+  // joining that thread.
+  Head snapshot_base_;
+  bool snapshot_base_stored_ = false;
   // Set when the state could not be rebuilt after a failed append; every later command fails with
   // it rather than be decided against a state that may not match the log.
   Status broken_;

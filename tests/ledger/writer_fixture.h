@@ -98,18 +98,23 @@ class WriterTest : public ::testing::Test {
     return out;
   }
 
-  // The state a full replay of the log gives, without any snapshot.
-  // The state a full replay of the log builds, without its redemptions and sales (the writer
-  // keeps those in the receipt index, which must then hold exactly them).
-  std::string ReplayedState() {
+  // The state a replay of the log's events 1..to_seq (0: all) builds, without any snapshot.
+  domain::State Replay(uint64_t to_seq = 0) {
     domain::State state;
-    auto cursor = log_->NewCursor(1);
+    auto cursor = log_->NewCursor(1, to_seq);
     for (; cursor->Valid(); cursor->Next()) {
       auto event = DecodeEvent(cursor->payload(), cursor->seq());
       EXPECT_TRUE(event.ok()) << event.status().ToString();
       domain::Evolve(&state, event->event());
     }
     EXPECT_TRUE(cursor->status().ok());
+    return state;
+  }
+
+  // The state a full replay of the log builds, without its redemptions and sales (the writer
+  // keeps those in the receipt index, which must then hold exactly them).
+  std::string ReplayedState() {
+    domain::State state = Replay();
     ExpectIndexHolds(state);
     DropReceipts(&state);
     return domain::EncodeState(state);

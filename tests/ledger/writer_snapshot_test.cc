@@ -1,6 +1,8 @@
 // Goal: the writer starts from a snapshot plus the log's tail into exactly the state a full replay
 // gives, also from the files a crash leaves right after a snapshot written past the WAL; a
-// snapshot written on its own thread is complete once the writer has stopped.
+// snapshot written on its own thread is complete once the writer has stopped; a snapshot laid over
+// the one before holds, byte for byte, the state a replay to its seq gives, and one whose base is
+// gone is not stored, the next being taken whole.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,6 +17,36 @@ namespace mulin::ledger {
 namespace {
 
 using namespace mulin::testing;  // NOLINT: the command builders read like a script
+
+class WriterSnapshotTest : public WriterTest {
+ protected:
+  // The stored snapshot, which must be there.
+  StoredSnapshot Stored() {
+    Result<std::optional<StoredSnapshot>> stored = ReadSnapshot(store_);
+    EXPECT_TRUE(stored.ok()) << stored.status().ToString();
+    if (!stored.ok() || !stored->has_value()) {
+      ADD_FAILURE() << "no snapshot is stored";
+      return StoredSnapshot();
+    }
+    return std::move(stored).value().value();
+  }
+
+  // The stored snapshot holds exactly the state a replay of the log to its seq builds.
+  void ExpectStoredIsTheReplayAtItsSeq() {
+    const StoredSnapshot stored = Stored();
+    ASSERT_GT(stored.at.seq, 0u);
+    domain::State replayed = Replay(stored.at.seq);
+    DropReceipts(&replayed);
+    EXPECT_EQ(domain::EncodeState(replayed), std::string(stored.state()))
+        << "snapshot at seq " << stored.at.seq;
+  }
+
+  void Redeems(const std::string& prefix, int n) {
+    for (int i = 0; i < n; ++i) {
+      Ok(Redeem(prefix + std::to_string(i), "T1", prefix + "-RD" + std::to_string(i), "V1", 1));
+    }
+  }
+};
 
 TEST_F(WriterTest, SnapshotPlusTailEqualsFullReplay) {
   WriterOptions options;
@@ -84,6 +116,115 @@ TEST_F(WriterTest, StopWaitsForTheSnapshotBeingWritten) {
   EXPECT_LT(log_->head().seq, (*stored)->at.seq + options.snapshot_interval_events);
   Open(options);
   EXPECT_EQ(ReplayedState(), EncodedState());
+}
+
+// Members registered, points given and spent, sales recorded: every snapshot after the first is
+// laid over the one before, and each holds the state of a full replay to its seq. Reopened, the
+// writer lays its first snapshot over the one it started from.
+TEST_F(WriterSnapshotTest, IncrementalSnapshotsHoldTheStateOfAReplayToTheirSeq) {
+  WriterOptions options;
+  options.snapshot_interval_events = 25;
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 1000);
+  for (int i = 0; i < 200; ++i) {
+    Ok(Redeem("s" + std::to_string(i), "T1", "RD" + std::to_string(i), "V1", 2));
+    if (i % 9 == 0) {
+      Ok(RegisterMember("n" + std::to_string(i), "xishan", "N" + std::to_string(i),
+                        {schema::Role::VOLUNTEER}));
+      GivePoints("N" + std::to_string(i), 10);
+    }
+    if (i % 7 == 0) {
+      Ok(RecordSale("sale" + std::to_string(i), "T1", "S" + std::to_string(i), "M1", 1000 + i));
+    }
+    if (i % 40 == 39) ExpectStoredIsTheReplayAtItsSeq();
+  }
+  writer_->Stop();
+  const WriterStats stats = writer_->stats();
+  EXPECT_GE(stats.snapshots, 8u);
+  EXPECT_EQ(stats.snapshots - 1, stats.incremental_snapshots) << "all but the first";
+  ExpectStoredIsTheReplayAtItsSeq();
+
+  Open(options);
+  EXPECT_EQ(ReplayedState(), EncodedState());
+  Redeems("after", 30);
+  WaitForSnapshots(1);
+  EXPECT_EQ(1u, writer_->stats().incremental_snapshots) << "laid over the snapshot opened from";
+  ExpectStoredIsTheReplayAtItsSeq();
+  EXPECT_EQ(ReplayedState(), EncodedState());
+}
+
+TEST_F(WriterSnapshotTest, WithoutIncrementalSnapshotsEveryOneIsWhole) {
+  WriterOptions options;
+  options.snapshot_interval_events = 25;
+  options.incremental_snapshots = false;
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 1000);
+  Redeems("w", 80);
+  writer_->Stop();
+  EXPECT_GE(writer_->stats().snapshots, 3u);
+  EXPECT_EQ(0u, writer_->stats().incremental_snapshots);
+  ExpectStoredIsTheReplayAtItsSeq();
+}
+
+// Opened from a snapshot, the writer tracks its state's changes only when it will take snapshots:
+// without them, what it noted would grow with the log.
+TEST_F(WriterSnapshotTest, ChangesAreTrackedOnlyForSnapshotsToCome) {
+  WriterOptions options;
+  options.snapshot_interval_events = 25;
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 1000);
+  Redeems("t", 40);
+  writer_->Stop();
+  ASSERT_GE(writer_->stats().snapshots, 1u);
+  const auto tracking = [this] {
+    bool on = false;
+    EXPECT_TRUE(writer_->Read([&](const domain::State& s) { on = s.changes.tracking(); }).ok());
+    return on;
+  };
+  Open(options);
+  EXPECT_TRUE(tracking());
+  options.snapshot_interval_events = 0;
+  Open(options);
+  EXPECT_FALSE(tracking());
+  options.snapshot_interval_events = 25;
+  options.incremental_snapshots = false;
+  Open(options);
+  EXPECT_FALSE(tracking());
+}
+
+// The stored snapshot deleted behind the writer's back (as a bug or an operator might): the next
+// snapshot, laid over it, is not stored; the one after is taken whole, and the next is laid over
+// that one again.
+TEST_F(WriterSnapshotTest, AnIncrementalSnapshotWithoutItsBaseIsDroppedAndTheNextIsWhole) {
+  WriterOptions options;
+  options.snapshot_interval_events = 25;
+  options.unlogged_snapshot_bytes_min = 0;
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 1000);
+  Redeems("a", 40);
+  WaitForSnapshots(2);
+  // Each redemption is one event, and none is due before the head is 25 past the stored one.
+  const uint64_t taken = Stored().at.seq;
+  const uint64_t head = log_->head().seq;
+  ASSERT_LT(head, taken + 25);
+  const WriterStats before = writer_->stats();
+  ASSERT_EQ(1u, before.incremental_snapshots);
+  ASSERT_TRUE(store_->db()->Delete(rocksdb::WriteOptions(), store_->snapshots(), "latest").ok());
+  Redeems("b", static_cast<int>(taken + 25 - head));  // due: laid over a snapshot that is gone
+  Redeems("c", 25);                                   // due: whole
+  WaitForSnapshots(before.snapshots + 1);
+  EXPECT_EQ(before.incremental_snapshots, writer_->stats().incremental_snapshots);
+  EXPECT_EQ(taken + 50, Stored().at.seq);
+  ExpectStoredIsTheReplayAtItsSeq();
+  Redeems("d", 25);  // due: laid over the whole one
+  WaitForSnapshots(before.snapshots + 2);
+  EXPECT_EQ(before.incremental_snapshots + 1, writer_->stats().incremental_snapshots);
+  EXPECT_EQ(taken + 75, Stored().at.seq);
+  ExpectStoredIsTheReplayAtItsSeq();
 }
 
 }  // namespace
