@@ -65,13 +65,17 @@ inline int SnapshotParts(const std::string& dir) {
 
 // The --appends-on mode: appends `appends` pipelined redemptions to the ledger in `dir` and prints
 // the rate (AppendsInChild reads it; run by hand, it profiles the write path at a size).
-inline int AppendsOn(const std::string& dir, uint64_t appends) {
+inline int AppendsOn(const std::string& dir, uint64_t appends, uint64_t volunteers) {
   auto l = OpenLedgerAt(dir);
   double mean_group = 0;
   const std::string prefix = "prof" + std::to_string(l->log->head().seq) + "-";
-  const double rate = PipelinedAppends(l->writer.get(), appends, prefix, &mean_group);
-  std::printf("%.0f events/s, mean group %.0f, %" PRIu64 " snapshots\n", rate, mean_group,
-              l->writer->stats().snapshots);
+  const double rate = PipelinedAppends(l->writer.get(), appends, prefix, &mean_group, volunteers);
+  l->writer->Stop();  // the last snapshot's write is done, and counted
+  const ledger::WriterStats stats = l->writer->stats();
+  std::printf("%.0f events/s, mean group %.0f, %" PRIu64 " snapshots (%" PRIu64
+              " laid over the one before), longest encoding %.1f ms\n",
+              rate, mean_group, stats.snapshots, stats.incremental_snapshots,
+              stats.snapshot_encoding_us_max / 1000.0);
   return 0;
 }
 
@@ -95,11 +99,20 @@ inline std::string LineFromChild(const std::string& mode) {
 // events ran at 80% of the empty log's, and at 95-97% from a fresh process opening the same
 // ledger: what differed was the state of the filling process, which no server that grew its log
 // over months of commands (or restarted since) has.
-inline double AppendsInChild(const std::string& dir, uint64_t appends) {
-  const std::string line = LineFromChild("--appends-on '" + dir + "' " + std::to_string(appends));
+//
+// `longest_encoding_ms`, when given, gets the longest the writer thread spent encoding a snapshot.
+inline double AppendsInChild(const std::string& dir, uint64_t appends,
+                             double* longest_encoding_ms = nullptr, uint64_t volunteers = 0) {
+  const std::string line = LineFromChild("--appends-on '" + dir + "' " + std::to_string(appends) +
+                                         " " + std::to_string(volunteers));
   double rate = 0;
   Must(std::sscanf(line.c_str(), "%lf events/s", &rate) == 1 && rate > 0,
        "append child said: " + line);
+  const char* longest = std::strstr(line.c_str(), "longest encoding ");
+  double ms = 0;
+  Must(longest != nullptr && std::sscanf(longest, "longest encoding %lf ms", &ms) == 1,
+       "append child said: " + line);
+  if (longest_encoding_ms != nullptr) *longest_encoding_ms = ms;
   return rate;
 }
 

@@ -35,8 +35,10 @@ inline constexpr size_t kPipelineWindow = 8192;
 // on the same two cores; `mulin serve` builds its commands with a small first segment too.
 inline constexpr unsigned kCommandFirstSegmentWords = 64;
 
-// Redemption `i` of a run: terminal T(i mod 64), volunteer V(i × 7919 mod 1000), one point.
-inline std::string RedeemCommand(uint64_t i, const std::string& prefix) {
+// Redemption `i` of a run: terminal T(i mod 64), volunteer V(i × 7919 mod 1000), one point. With
+// `volunteers`, volunteer W(i × 7919 mod volunteers) of a ledger filled with that many
+// (log_fill.h VolunteerEvent): 7919 is prime, so consecutive redemptions are by distinct ones.
+inline std::string RedeemCommand(uint64_t i, const std::string& prefix, uint64_t volunteers = 0) {
   const std::string id = prefix + std::to_string(i);
   const std::string terminal = "T" + std::to_string(i % kBenchTerminals);
   capnp::MallocMessageBuilder message(kCommandFirstSegmentWords);
@@ -45,7 +47,8 @@ inline std::string RedeemCommand(uint64_t i, const std::string& prefix) {
   command.setActorId(terminal);
   auto r = command.getBody().initRedeem();
   r.setRedemptionId(id);
-  r.setVolunteerId("V" + std::to_string(i * 7919 % kBenchVolunteers));
+  r.setVolunteerId(volunteers == 0 ? "V" + std::to_string(i * 7919 % kBenchVolunteers)
+                                   : "W" + std::to_string(i * 7919 % volunteers));
   r.setTerminalId(terminal);
   r.setPoints(1);
   return ledger::EncodeMessage(message);
@@ -54,9 +57,9 @@ inline std::string RedeemCommand(uint64_t i, const std::string& prefix) {
 // One submitting thread keeps kPipelineWindow redemptions in flight: the writer's throughput when
 // it is never short of work. Returns events/s; `mean_group` is events per synced WriteBatch. The
 // submitter sleeps while the window is full (spinning would take a core from the writer's two
-// threads on a two-core machine).
+// threads on a two-core machine). `volunteers` as in RedeemCommand.
 inline double PipelinedAppends(ledger::Writer* writer, uint64_t events, const std::string& prefix,
-                               double* mean_group) {
+                               double* mean_group, uint64_t volunteers = 0) {
   std::mutex mu;
   std::condition_variable room;
   uint64_t done = 0;     // guarded by mu
@@ -73,7 +76,7 @@ inline double PipelinedAppends(ledger::Writer* writer, uint64_t events, const st
         room.wait(lock, [&] { return !waiting; });
       }
     }
-    writer->Submit(RedeemCommand(i, prefix), [&](const ledger::CommandResult& r) {
+    writer->Submit(RedeemCommand(i, prefix, volunteers), [&](const ledger::CommandResult& r) {
       Must(r.status.ok(), r.status.ToString());
       bool wake = false;
       {
