@@ -284,7 +284,9 @@ void Writer::MaybeSnapshot() {
   snapshot->at = log_->head();
   assert(snapshot->at.seq == state_->last_seq);
   std::optional<Head> base;
-  if (snapshot_base_stored_ && state_->changes.tracking()) base = snapshot_base_;
+  if (snapshot_base_stored_ && state_->changes.tracking() && domain::ChangesAreSmaller(*state_)) {
+    base = snapshot_base_;
+  }
   {
     // A whole snapshot's bytes are built, batched and copied into a memtable on fresh memory,
     // three times its size (104 MB at 1M volunteers): on huge pages, as at start-up. Three

@@ -94,6 +94,13 @@ bool State::operator==(const State& other) const {
          payouts == other.payouts && balances == other.balances;
 }
 
+bool ChangesAreSmaller(const State& state) {
+  const size_t tracked = state.communities.size() + state.members.size() + state.merchants.size() +
+                         state.projects.size() + state.terminals.size() + state.credentials.size() +
+                         state.orders.size() + state.payouts.size() + state.balances.size();
+  return state.changes.noted() < tracked;
+}
+
 int64_t BalanceOf(const State& state, std::string_view account, schema::Unit unit) {
   const Balances* balances = FindIn(state.balances, account);
   const size_t index = static_cast<size_t>(unit);

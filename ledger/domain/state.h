@@ -199,6 +199,11 @@ class ChangeLog {
   const std::vector<const Entry<T>*>& Changed() const {
     return std::get<std::vector<const Entry<T>*>>(changed_);
   }
+  // Entries noted, each as often as it was.
+  size_t noted() const {
+    return std::apply([](const auto&... changed) { return (changed.size() + ... + size_t{0}); },
+                      changed_);
+  }
 
  private:
   bool tracking_ = false;
@@ -256,6 +261,10 @@ std::string EncodeState(const State& state);
 // and its redemptions and sales whole: merged into the snapshot of the state the changes were
 // tracked from, they give EncodeState(state) (MergeStates).
 std::string EncodeChanges(const State& state);
+// Whether EncodeChanges(state) is the cheaper encoding: while the changes name fewer entries than
+// the tracked maps hold. An entry is noted at every change, and sorting what was noted then costs
+// more than walking the maps: at 10M events of a small state, 22-32 ms a snapshot against 0.3 ms.
+bool ChangesAreSmaller(const State& state);
 // The snapshot `base` with the entries of `changes` (EncodeChanges) laid over it: an entry in both
 // is taken from `changes`, and so are the sequence number, the clock, and the redemptions and
 // sales whole. Both are untrusted: a malformed one, or one with unsorted ids, is kCorruption.

@@ -41,6 +41,15 @@ class WriterSnapshotTest : public WriterTest {
         << "snapshot at seq " << stored.at.seq;
   }
 
+  // Volunteers enough that an interval of 25 events changes fewer entries than the state holds,
+  // so that snapshots are laid over the one before (domain::ChangesAreSmaller).
+  void RegisterVolunteers(int n) {
+    for (int i = 0; i < n; ++i) {
+      Ok(RegisterMember("many" + std::to_string(i), "xishan", "MV" + std::to_string(i),
+                        {schema::Role::VOLUNTEER}));
+    }
+  }
+
   void Redeems(const std::string& prefix, int n) {
     for (int i = 0; i < n; ++i) {
       Ok(Redeem(prefix + std::to_string(i), "T1", prefix + "-RD" + std::to_string(i), "V1", 1));
@@ -126,6 +135,7 @@ TEST_F(WriterSnapshotTest, IncrementalSnapshotsHoldTheStateOfAReplayToTheirSeq) 
   options.snapshot_interval_events = 25;
   Open(options);
   SetUpCommunities();
+  RegisterVolunteers(200);
   GivePoints("V1", 1000);
   for (int i = 0; i < 200; ++i) {
     Ok(Redeem("s" + std::to_string(i), "T1", "RD" + std::to_string(i), "V1", 2));
@@ -204,26 +214,41 @@ TEST_F(WriterSnapshotTest, AnIncrementalSnapshotWithoutItsBaseIsDroppedAndTheNex
   options.unlogged_snapshot_bytes_min = 0;
   Open(options);
   SetUpCommunities();
+  RegisterVolunteers(200);
   GivePoints("V1", 1000);
   Redeems("a", 40);
-  WaitForSnapshots(2);
-  // Each redemption is one event, and none is due before the head is 25 past the stored one.
+  // Reopened, the writer tracks its changes from the stored snapshot, and none is being written.
+  Open(options);
   const uint64_t taken = Stored().at.seq;
   const uint64_t head = log_->head().seq;
   ASSERT_LT(head, taken + 25);
-  const WriterStats before = writer_->stats();
-  ASSERT_EQ(1u, before.incremental_snapshots);
   ASSERT_TRUE(store_->db()->Delete(rocksdb::WriteOptions(), store_->snapshots(), "latest").ok());
+  // Each redemption is one event.
   Redeems("b", static_cast<int>(taken + 25 - head));  // due: laid over a snapshot that is gone
   Redeems("c", 25);                                   // due: whole
-  WaitForSnapshots(before.snapshots + 1);
-  EXPECT_EQ(before.incremental_snapshots, writer_->stats().incremental_snapshots);
+  WaitForSnapshots(1);
+  EXPECT_EQ(0u, writer_->stats().incremental_snapshots);
   EXPECT_EQ(taken + 50, Stored().at.seq);
   ExpectStoredIsTheReplayAtItsSeq();
   Redeems("d", 25);  // due: laid over the whole one
-  WaitForSnapshots(before.snapshots + 2);
-  EXPECT_EQ(before.incremental_snapshots + 1, writer_->stats().incremental_snapshots);
+  WaitForSnapshots(2);
+  EXPECT_EQ(1u, writer_->stats().incremental_snapshots);
   EXPECT_EQ(taken + 75, Stored().at.seq);
+  ExpectStoredIsTheReplayAtItsSeq();
+}
+
+// A small state whose entries change over and over: the changes name more entries than the state
+// holds, and the snapshot is encoded whole, which sorts fewer.
+TEST_F(WriterSnapshotTest, ChangesNamingMoreEntriesThanTheStateHoldsAreEncodedWhole) {
+  WriterOptions options;
+  options.snapshot_interval_events = 25;
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 1000);
+  Redeems("e", 80);
+  writer_->Stop();
+  EXPECT_GE(writer_->stats().snapshots, 3u);
+  EXPECT_EQ(0u, writer_->stats().incremental_snapshots);
   ExpectStoredIsTheReplayAtItsSeq();
 }
 
