@@ -73,7 +73,7 @@ case "${1:-}" in
     CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMULIN_FUZZ=ON \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     ninja -C build-fuzz -j "$JOBS" mulin_fuzzers
-    for target in record import rpc cli_args signed_checkpoint; do
+    for target in record import rpc cli_args signed_checkpoint snapshot; do
       # New inputs go to a scratch corpus; the committed seeds stay as they are.
       scratch="build-fuzz/corpus/$target"
       log="build-fuzz/$target.fuzz.log"
