@@ -20,7 +20,9 @@ using Snap = schema::StateSnapshot;
 
 Status Bad(const std::string& what) { return Status::Corruption("state snapshot merge: " + what); }
 
-std::string_view View(capnp::Text::Reader text) { return std::string_view(text.cStr(), text.size()); }
+std::string_view View(capnp::Text::Reader text) {
+  return std::string_view(text.cStr(), text.size());
+}
 
 // Where each entry of a merged list comes from: the index of a changed entry with kFromChanges
 // set, else of a base entry.
@@ -89,8 +91,8 @@ Status Merge(Snap::Reader base, Snap::Reader changes, Snap::Builder out) {
                                   [&](unsigned n) { return out.initProjects(n); }));
   MULIN_RETURN_IF_ERROR(MergeList(base.getTerminals(), changes.getTerminals(), "terminal", id,
                                   [&](unsigned n) { return out.initTerminals(n); }));
-  MULIN_RETURN_IF_ERROR(MergeList(base.getCredentials(), changes.getCredentials(), "credential",
-                                  id, [&](unsigned n) { return out.initCredentials(n); }));
+  MULIN_RETURN_IF_ERROR(MergeList(base.getCredentials(), changes.getCredentials(), "credential", id,
+                                  [&](unsigned n) { return out.initCredentials(n); }));
   MULIN_RETURN_IF_ERROR(MergeList(base.getOrders(), changes.getOrders(), "order", id,
                                   [&](unsigned n) { return out.initOrders(n); }));
   // Not tracked (ChangeLog): the changes hold them whole.
