@@ -14,7 +14,9 @@
 // Should N fail to append, N+1 (decided on a state that included N) fails too, with a message to
 // retry, and the state is rebuilt from the log. Reads (Read/SubmitRead) and snapshots wait until
 // everything decided is durable. A snapshot is encoded on the writer thread and written on a
-// thread of its own, while the writer goes on.
+// thread of its own, while the writer goes on; after the first, the writer encodes only the
+// entries changed since the one before, and that thread merges them into the stored snapshot
+// (WriterOptions::incremental_snapshots).
 //
 // Idempotency (DESIGN §2.9): a command's request key is (actor id, request id). The same key with
 // the same content returns the original result and appends nothing, also after a restart (the log's
@@ -76,8 +78,9 @@ struct WriterOptions {
   // A snapshot taken while the one before is stored holds only the entries changed since
   // (domain::EncodeChanges), and its own thread lays them over the stored one
   // (domain::MergeStates): the writer thread encodes an interval's changes, not the whole state.
-  // The first snapshot after Open, and the next after any that failed, are encoded whole.
-  // false: every snapshot is encoded whole.
+  // Encoded whole: the first snapshot after an Open that found none, the next after one that
+  // failed, and any whose changes name more entries than the state holds (a small, busy state's;
+  // domain::ChangesAreSmaller). false: every snapshot is encoded whole.
   bool incremental_snapshots = true;
   // The ledger clock's source, µs since epoch. Default: the system clock. The demo injects a
   // simulated clock. The ledger clock never goes backwards whatever this returns.
