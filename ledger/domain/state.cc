@@ -86,18 +86,16 @@ bool Payout::operator==(const Payout& other) const {
 }
 
 bool State::operator==(const State& other) const {
-  return last_seq == other.last_seq && last_recorded_at_us == other.last_recorded_at_us &&
-         communities == other.communities && members == other.members &&
-         merchants == other.merchants && projects == other.projects &&
-         terminals == other.terminals && credentials == other.credentials &&
-         orders == other.orders && redemptions == other.redemptions && sales == other.sales &&
-         payouts == other.payouts && balances == other.balances;
+  bool equal = last_seq == other.last_seq && last_recorded_at_us == other.last_recorded_at_us &&
+               redemptions == other.redemptions && sales == other.sales;
+  ForEachTrackedMap([&](const auto& mine, const auto& theirs) { equal = equal && mine == theirs; },
+                    *this, other);
+  return equal;
 }
 
 bool ChangesAreSmaller(const State& state) {
-  const size_t tracked = state.communities.size() + state.members.size() + state.merchants.size() +
-                         state.projects.size() + state.terminals.size() + state.credentials.size() +
-                         state.orders.size() + state.payouts.size() + state.balances.size();
+  size_t tracked = 0;
+  ForEachTrackedMap([&](const auto& map) { tracked += map.size(); }, state);
   return state.changes.noted() < tracked;
 }
 

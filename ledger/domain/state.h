@@ -235,6 +235,21 @@ struct State {
   bool operator!=(const State& other) const { return !(*this == other); }
 };
 
+// Calls f on each of the maps whose entries a ChangeLog tracks, in the order of the ChangeLog's
+// lists, taking that map of every state given: f(a.members, b.members), and so on.
+template <typename F, typename... States>
+void ForEachTrackedMap(F&& f, States&... states) {
+  f(states.communities...);
+  f(states.members...);
+  f(states.merchants...);
+  f(states.projects...);
+  f(states.terminals...);
+  f(states.credentials...);
+  f(states.orders...);
+  f(states.payouts...);
+  f(states.balances...);
+}
+
 // The balance of `account` in `unit` (0 for an account that never moved).
 int64_t BalanceOf(const State& state, std::string_view account, schema::Unit unit);
 
@@ -269,6 +284,11 @@ bool ChangesAreSmaller(const State& state);
 // is taken from `changes`, and so are the sequence number, the clock, and the redemptions and
 // sales whole. Both are untrusted: a malformed one, or one with unsorted ids, is kCorruption.
 Result<std::string> MergeStates(std::string_view base, std::string_view changes);
+// Lays the entries of `changes` (EncodeChanges bytes) over `state`, as MergeStates lays them over
+// its snapshot: the state then equals DecodeState(MergeStates(EncodeState(state), changes)). The
+// bytes are untrusted: malformed ones, or changes ending before the state's seq, are kCorruption,
+// and `state` is left as it was.
+Status OverlayChanges(State* state, std::string_view changes);
 // Bytes are untrusted: limits are explicit, and anything malformed (bad framing, unsorted or
 // duplicate keys, out-of-range enums, another format version) is kCorruption, never a crash.
 Result<State> DecodeState(std::string_view bytes);

@@ -1,7 +1,8 @@
 // Goal: a snapshot with the changes of the events after it laid over it (EncodeChanges, then
 // MergeStates) is, byte for byte, the snapshot of the state those events lead to, through every
-// kind of event and many intervals in a row; only a tracking state's own changes are noted; and
-// hostile bytes on either side give Corruption, never a crash.
+// kind of event and many intervals in a row, also laid over a decoded state (OverlayChanges) and
+// over the changes before them; only a tracking state's own changes are noted; and hostile bytes
+// on either side give Corruption, never a crash.
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
@@ -19,7 +20,10 @@ namespace {
 
 class DomainStateMergeTest : public DomainFixture, public ::testing::WithParamInterface<uint64_t> {
  protected:
-  // Lays the changes since the last Restart over `base` and starts tracking afresh.
+  // Lays the changes since the last Restart over `base` and starts tracking afresh. The same
+  // changes go three other ways, which must agree: laid over the decoded state (OverlayChanges, as
+  // start-up does), and over the changes since the first base, then those over the first base (as
+  // a writer storing its changes beside a whole snapshot does).
   void MergeInto(std::string* base) {
     const std::string changes = domain::EncodeChanges(state_);
     Result<std::string> merged = domain::MergeStates(*base, changes);
@@ -29,12 +33,27 @@ class DomainStateMergeTest : public DomainFixture, public ::testing::WithParamIn
     ASSERT_LE(changes.size(), whole.size());
     *base = std::move(merged).value();
     state_.changes.Restart();
+
+    ASSERT_TRUE(domain::OverlayChanges(&overlaid_, changes).ok());
+    ASSERT_TRUE(overlaid_ == state_) << "overlaid, after seq " << state_.last_seq;
+    Result<std::string> cumulative = domain::MergeStates(cumulative_, changes);
+    ASSERT_TRUE(cumulative.ok()) << cumulative.status().ToString();
+    cumulative_ = std::move(cumulative).value();
+    Result<std::string> from_first = domain::MergeStates(first_base_, cumulative_);
+    ASSERT_TRUE(from_first.ok()) << from_first.status().ToString();
+    ASSERT_EQ(whole, *from_first) << "from the first base, after seq " << state_.last_seq;
   }
+
+  domain::State overlaid_;  // the first base decoded, each interval's changes laid over it
+  std::string first_base_;
+  std::string cumulative_;  // the changes since the first base
 };
 
 TEST_P(DomainStateMergeTest, MergedChangesGiveTheWholeSnapshotIntervalAfterInterval) {
   CommandGenerator gen(GetParam(), &state_);
   std::string base = domain::EncodeState(state_);
+  first_base_ = cumulative_ = base;
+  overlaid_ = state_;
   state_.changes.Restart();
   int merges = 0;
   for (int i = 1; i <= 3000; ++i) {
@@ -129,6 +148,13 @@ TEST_F(DomainChangesTest, HostileBasesAndChangesAreCorruption) {
   EXPECT_TRUE(domain::MergeStates(UnsortedBase(), changes).status().IsCorruption());
   EXPECT_TRUE(domain::MergeStates(changes, base).status().IsCorruption())
       << "changes that end before their base";
+  // Laid over a state, as start-up does: Corruption, and the state left as it was.
+  const domain::State after = state_;
+  domain::State overlaid = state_;
+  EXPECT_TRUE(domain::OverlayChanges(&overlaid, "garbage!").IsCorruption());
+  EXPECT_TRUE(domain::OverlayChanges(&overlaid, UnsortedBase()).IsCorruption());
+  EXPECT_TRUE(domain::OverlayChanges(&overlaid, base).IsCorruption()) << "ends before the state";
+  EXPECT_TRUE(overlaid == after);
   // Flipped bytes: a result or Corruption, never a crash (the sanitizer builds run this too).
   std::mt19937_64 random(42);
   for (int i = 0; i < 2000; ++i) {
