@@ -3,11 +3,9 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <cassert>
 #include <chrono>
 #include <future>
 #include <memory>
-#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -59,6 +57,7 @@ Status Writer::LoadState() {
   // known.
   if (snapshot_writer_.joinable()) snapshot_writer_.join();
   snapshot_base_stored_ = false;
+  snapshot_with_changes_ = false;
   state_ = std::make_unique<domain::State>();
   held_->receipts.clear();
   {
@@ -67,20 +66,20 @@ Status Writer::LoadState() {
     // alternated pairs of start-ups at 1M volunteers: 3.28-3.44 s on 4 KiB pages, 1.85-2.08 s on
     // huge pages, resident 256 and 264 MB after. The state's later allocations take 4 KiB pages.
     HugePageScope huge_pages;
-    Result<std::optional<StoredSnapshot>> snapshot = ReadUsableSnapshot(store_, *log_);
+    Result<std::optional<LoadedSnapshot>> snapshot = LoadSnapshot(store_, *log_);
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->has_value()) {
-      Result<domain::State> decoded = domain::DecodeState((*snapshot)->state());
-      // An undecodable snapshot is ignored: the full replay below is slower but equally right.
-      if (decoded.ok()) {
-        *state_ = std::move(decoded).value();
-        last_snapshot_seq_ = (*snapshot)->at.seq;
-        if (TracksChanges()) {
-          // The tail replayed below is tracked too: the next snapshot is laid over this one.
-          state_->changes.Restart();
-          snapshot_base_ = (*snapshot)->at;
-          snapshot_base_stored_ = true;
-        }
+      LoadedSnapshot& loaded = **snapshot;
+      *state_ = std::move(loaded.state);
+      last_snapshot_seq_ = loaded.at.seq;
+      if (TracksChanges()) {
+        // The tail replayed below is tracked too: the next snapshot is laid over this one.
+        state_->changes.Restart();
+        snapshot_base_ = loaded.at;
+        snapshot_base_stored_ = true;
+        snapshot_whole_at_ = loaded.whole_at;
+        snapshot_whole_bytes_ = loaded.whole_bytes;
+        snapshot_with_changes_ = loaded.with_changes;
       }
     }
   }
@@ -271,72 +270,6 @@ void Writer::CommitLoop() {
     }
     commit_cv_.notify_all();
   }
-}
-
-void Writer::MaybeSnapshot() {
-  if (options_.snapshot_interval_events == 0 ||
-      state_->last_seq < last_snapshot_seq_ + options_.snapshot_interval_events) {
-    return;
-  }
-  // Snapshots are written in the order they are taken, each once the one before is stored.
-  if (snapshot_writer_.joinable()) snapshot_writer_.join();
-  auto snapshot = std::make_shared<Snapshot>();
-  snapshot->at = log_->head();
-  assert(snapshot->at.seq == state_->last_seq);
-  std::optional<Head> base;
-  if (snapshot_base_stored_ && state_->changes.tracking() && domain::ChangesAreSmaller(*state_)) {
-    base = snapshot_base_;
-  }
-  {
-    // A whole snapshot's bytes are built, batched and copied into a memtable on fresh memory,
-    // three times its size (104 MB at 1M volunteers): on huge pages, as at start-up. Three
-    // alternated pairs of 300k appends at 1M volunteers, two snapshots each: 35.5, 36.3 and
-    // 34.8k events/s on 4 KiB pages, 41.1, 45.4 and 51.6k on huge pages.
-    HugePageScope huge_pages;
-    const auto start = std::chrono::steady_clock::now();
-    snapshot->state = base ? domain::EncodeChanges(*state_) : domain::EncodeState(*state_);
-    const auto us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                              std::chrono::steady_clock::now() - start)
-                                              .count());
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.snapshot_encoding_us += us;
-    stats_.snapshot_encoding_us_max = std::max(stats_.snapshot_encoding_us_max, us);
-  }
-  if (TracksChanges()) state_->changes.Restart();
-  snapshot_base_ = snapshot->at;
-  snapshot_base_stored_ = false;
-  last_snapshot_seq_ = snapshot->at.seq;
-  // Merged and written on a thread of its own: at 1M volunteers the write held the writer thread
-  // for 0.3-0.5 s every snapshot, and reading, merging and writing one takes 0.5-1.0 s
-  // (bench/RESULTS.md section 6). The state is not read there, only the bytes.
-  const auto write = [this, snapshot, base] { WriteSnapshotTaken(snapshot.get(), base); };
-  try {
-    snapshot_writer_ = std::thread([write] {
-      pthread_setname_np(pthread_self(), "mulin-snapshot");
-      write();
-    });
-  } catch (const std::system_error&) {
-    write();  // no thread to be had: written here
-  }
-}
-
-void Writer::WriteSnapshotTaken(Snapshot* snapshot, const std::optional<Head>& base) {
-  HugePageScope huge_pages;
-  // A snapshot that fails is not stored: the next is taken whole, and the log stays the truth
-  // (a lost snapshot only lengthens the next start-up).
-  if (base.has_value()) {
-    Result<std::optional<StoredSnapshot>> stored = ReadSnapshot(store_);
-    // The changes are laid only over the snapshot they were tracked from.
-    if (!stored.ok() || !stored->has_value() || !((*stored)->at == *base)) return;
-    Result<std::string> merged = domain::MergeStates((*stored)->state(), snapshot->state);
-    if (!merged.ok()) return;
-    snapshot->state = std::move(merged).value();
-  }
-  if (!WriteSnapshot(store_, *snapshot, options_.unlogged_snapshot_bytes_min).ok()) return;
-  snapshot_base_stored_ = true;
-  std::lock_guard<std::mutex> lock(mu_);
-  ++stats_.snapshots;
-  if (base.has_value()) ++stats_.incremental_snapshots;
 }
 
 }  // namespace mulin::ledger

@@ -76,12 +76,19 @@ struct WriterOptions {
   // Snapshots of this many bytes or more are written past the WAL (ledger/snapshot.h).
   size_t unlogged_snapshot_bytes_min = kUnloggedSnapshotBytesMin;
   // A snapshot taken while the one before is stored holds only the entries changed since
-  // (domain::EncodeChanges), and its own thread lays them over the stored one
-  // (domain::MergeStates): the writer thread encodes an interval's changes, not the whole state.
-  // Encoded whole: the first snapshot after an Open that found none, the next after one that
-  // failed, and any whose changes name more entries than the state holds (a small, busy state's;
-  // domain::ChangesAreSmaller). false: every snapshot is encoded whole.
+  // (domain::EncodeChanges): the writer thread encodes an interval's changes, not the whole state.
+  // Its own thread lays them over the changes stored since the last whole snapshot, and stores the
+  // result beside that snapshot (ledger/snapshot.h). Encoded whole: the first snapshot after an
+  // Open that found none, the next after one that failed, and any whose changes name more entries
+  // than the state holds (a small, busy state's; domain::ChangesAreSmaller). false: every
+  // snapshot is encoded whole.
   bool incremental_snapshots = true;
+  // Changes stored beside the whole snapshot are merged into it (domain::MergeStates), and the
+  // whole written anew, once they reach this fraction of its size. At 1M volunteers (104 MB)
+  // reading, merging and writing the whole took the snapshot's thread 0.5-1.0 s an interval;
+  // storing the changes of two intervals beside it took 52-157 ms in all (bench/RESULTS.md §6).
+  // Start-up lays them over the whole it reads. 0: the changes are merged every time.
+  double snapshot_changes_fraction_max = 0.25;
   // The ledger clock's source, µs since epoch. Default: the system clock. The demo injects a
   // simulated clock. The ledger clock never goes backwards whatever this returns.
   std::function<int64_t()> clock_us;
@@ -101,10 +108,14 @@ struct WriterStats {
   uint64_t events = 0;     // events appended
   uint64_t snapshots = 0;  // state snapshots written (the one being written is not counted yet)
   uint64_t incremental_snapshots = 0;  // of which laid over the one before
+  uint64_t merged_snapshots = 0;       // of which merged into the whole snapshot, not beside it
   // The writer thread's time encoding snapshots, in all and the longest: what the commands behind
   // a snapshot wait for (its write and any merge are on a thread of its own).
   uint64_t snapshot_encoding_us = 0;
   uint64_t snapshot_encoding_us_max = 0;
+  // The snapshot thread's time storing them (merging and writing), in all and the longest.
+  uint64_t snapshot_storing_us = 0;
+  uint64_t snapshot_storing_us_max = 0;
   uint64_t queued = 0;  // commands and reads waiting for the writer thread when read
 };
 
@@ -169,9 +180,11 @@ class Writer {
   bool TracksChanges() const {
     return options_.incremental_snapshots && options_.snapshot_interval_events != 0;
   }
-  // On snapshot_writer_: writes `snapshot`, its changes laid over the stored snapshot `base` first
-  // when it has one.
+  // On snapshot_writer_: writes `snapshot`, which holds the changes since the snapshot `base` when
+  // it has one: beside the whole snapshot with the changes stored since, or merged into it.
   void WriteSnapshotTaken(Snapshot* snapshot, const std::optional<Head>& base);
+  enum class StoredAs { kNotStored, kWhole, kBeside, kMerged };
+  StoredAs StoreSnapshotTaken(Snapshot* snapshot, const std::optional<Head>& base);
 
   Store* store_;
   EventLog* log_;
@@ -189,6 +202,11 @@ class Writer {
   // joining that thread.
   Head snapshot_base_;
   bool snapshot_base_stored_ = false;
+  // The last whole snapshot stored, its size, and whether changes are stored beside it (then at
+  // snapshot_base_): kept like snapshot_base_stored_.
+  Head snapshot_whole_at_;
+  size_t snapshot_whole_bytes_ = 0;
+  bool snapshot_with_changes_ = false;
   // Set when the state could not be rebuilt after a failed append; every later command fails with
   // it rather than be decided against a state that may not match the log.
   Status broken_;
