@@ -73,9 +73,12 @@ inline int AppendsOn(const std::string& dir, uint64_t appends, uint64_t voluntee
   l->writer->Stop();  // the last snapshot's write is done, and counted
   const ledger::WriterStats stats = l->writer->stats();
   std::printf("%.0f events/s, mean group %.0f, %" PRIu64 " snapshots (%" PRIu64
-              " laid over the one before), longest encoding %.1f ms\n",
+              " laid over the one before, %" PRIu64
+              " of them merged into the whole), longest encoding %.1f ms, storing %.1f ms"
+              " in all (longest %.1f ms)\n",
               rate, mean_group, stats.snapshots, stats.incremental_snapshots,
-              stats.snapshot_encoding_us_max / 1000.0);
+              stats.merged_snapshots, stats.snapshot_encoding_us_max / 1000.0,
+              stats.snapshot_storing_us / 1000.0, stats.snapshot_storing_us_max / 1000.0);
   return 0;
 }
 
@@ -100,19 +103,26 @@ inline std::string LineFromChild(const std::string& mode) {
 // ledger: what differed was the state of the filling process, which no server that grew its log
 // over months of commands (or restarted since) has.
 //
-// `longest_encoding_ms`, when given, gets the longest the writer thread spent encoding a snapshot.
+// What a run of appends said besides its rate: the longest the writer thread spent encoding a
+// snapshot, and the time the snapshot's own thread spent storing them all.
+struct SnapshotTimes {
+  double longest_encoding_ms = 0;
+  double storing_ms = 0;
+};
+
 inline double AppendsInChild(const std::string& dir, uint64_t appends,
-                             double* longest_encoding_ms = nullptr, uint64_t volunteers = 0) {
+                             SnapshotTimes* snapshots = nullptr, uint64_t volunteers = 0) {
   const std::string line = LineFromChild("--appends-on '" + dir + "' " + std::to_string(appends) +
                                          " " + std::to_string(volunteers));
   double rate = 0;
   Must(std::sscanf(line.c_str(), "%lf events/s", &rate) == 1 && rate > 0,
        "append child said: " + line);
   const char* longest = std::strstr(line.c_str(), "longest encoding ");
-  double ms = 0;
-  Must(longest != nullptr && std::sscanf(longest, "longest encoding %lf ms", &ms) == 1,
+  SnapshotTimes times;
+  Must(longest != nullptr && std::sscanf(longest, "longest encoding %lf ms, storing %lf ms",
+                                         &times.longest_encoding_ms, &times.storing_ms) == 2,
        "append child said: " + line);
-  if (longest_encoding_ms != nullptr) *longest_encoding_ms = ms;
+  if (snapshots != nullptr) *snapshots = times;
   return rate;
 }
 
