@@ -248,8 +248,9 @@ void Writer::Run() {
     DecideGroup(group.get());
     HandOver(std::move(group));
   }
-  // Everything decided is completed before Stop returns.
+  // Everything decided is completed before Stop returns, and then the state is at the head.
   Settle().IgnoreError();
+  if (broken_.ok()) MaybeSnapshot(/*stopping=*/true);
 }
 
 void Writer::CommitLoop() {

@@ -27,9 +27,11 @@ uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-void Writer::MaybeSnapshot() {
-  if (options_.snapshot_interval_events == 0 ||
-      state_->last_seq < last_snapshot_seq_ + options_.snapshot_interval_events) {
+void Writer::MaybeSnapshot(bool stopping) {
+  const uint64_t due =
+      stopping ? options_.stop_snapshot_events_min : options_.snapshot_interval_events;
+  if (options_.snapshot_interval_events == 0 || due == 0 ||
+      state_->last_seq < last_snapshot_seq_ + due) {
     return;
   }
   // Snapshots are written in the order they are taken, each once the one before is stored.

@@ -380,5 +380,49 @@ TEST_F(WriterSnapshotTest, ChangesNamingMoreEntriesThanTheStateHoldsAreEncodedWh
   ExpectStoredIsTheReplayAtItsSeq();
 }
 
+// A stop takes a snapshot when stop_snapshot_events_min events or more followed the last one, so
+// that the next start-up replays no tail; after fewer, or with the option at 0, it takes none.
+TEST_F(WriterSnapshotTest, StopTakesASnapshotWhenEnoughEventsFollowedTheLast) {
+  WriterOptions options;
+  options.snapshot_interval_events = 1000;  // none on the way
+  options.stop_snapshot_events_min = 10;
+  Open(options);
+  SetUpCommunities();
+  GivePoints("V1", 1000);
+  Redeems("a", 10);
+  writer_->Stop();
+  EXPECT_EQ(1u, writer_->stats().snapshots);
+  EXPECT_EQ(log_->head().seq, Stored().at.seq);
+  const uint64_t first = Stored().at.seq;
+
+  Open(options);
+  Redeems("b", 9);
+  writer_->Stop();
+  EXPECT_EQ(0u, writer_->stats().snapshots) << "9 events after the last";
+  EXPECT_EQ(first, Stored().at.seq);
+
+  Open(options);
+  EXPECT_EQ(ReplayedState(), EncodedState());
+  Redeems("c", 1);  // with the 9 replayed: 10 since the last
+  writer_->Stop();
+  EXPECT_EQ(1u, writer_->stats().snapshots);
+  EXPECT_EQ(log_->head().seq, Stored().at.seq);
+  ExpectStoredIsTheReplayAtItsSeq();
+
+  options.stop_snapshot_events_min = 0;
+  Open(options);
+  Redeems("d", 20);
+  writer_->Stop();
+  EXPECT_EQ(0u, writer_->stats().snapshots) << "never at a stop";
+  options.stop_snapshot_events_min = 10;
+  options.snapshot_interval_events = 0;
+  Open(options);
+  Redeems("e", 20);
+  writer_->Stop();
+  EXPECT_EQ(0u, writer_->stats().snapshots) << "no snapshots at all";
+  Open(options);
+  EXPECT_EQ(ReplayedState(), EncodedState());
+}
+
 }  // namespace
 }  // namespace mulin::ledger
