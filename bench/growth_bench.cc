@@ -17,7 +17,8 @@
 //   look-ups     balance look-ups through Writer::Read from 64 threads (how a terminal's balance
 //                request is answered: from the writer's in-memory state);
 //   start-up     Store + EventLog + Writer::Open in a fresh process (the newest snapshot, then the
-//                log's tail after it), with the process's VmRSS and VmHWM once open; labelled with
+//                log's tail after it, none after a writer's clean stop of many appends: it
+//                snapshots the head), with the process's VmRSS and VmHWM once open; labelled with
 //                the head at that moment (the size plus the runs' appends).
 // A second ledger holds --volunteers registered, funded volunteers (two events each, appended the
 // same way) for start-up time and resident memory at that many volunteers, then for appends on
@@ -173,8 +174,9 @@ void MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args) {
     p99.push_back(Percentile(&latencies, 0.99) * 1000.0);
   }
   PrintRates(" at " + SizeName(size) + " events", appends, lookups, p99, empty_appends);
-  // The start-up after these appends: the writer snapshots every 100k events, so the newest
-  // snapshot is at most that far behind the head, as in a ledger that has been running.
+  // The start-up after these appends, each run's writer stopped cleanly: it snapshotted the head
+  // (WriterOptions::stop_snapshot_events_min), so no tail is replayed. After a crash up to an
+  // interval (100k events) would be (RESULTS.md §6).
   l->Close();
   PrintStartup(MeasureStartups(l->dir, args.runs), "");
   OpenLog(l);
@@ -249,9 +251,9 @@ void ManyVolunteers(const Args& args) {
   // over the one before (the one it opened from, first): the writer thread encodes the entries an
   // interval changed, and the snapshot's own thread stores them beside the whole snapshot, or
   // merges them into it once they are large (no budget: RESULTS.md §6). Then a start-up from what
-  // the run left: the whole snapshot, the changes beside it, and the tail after them. One whole
-  // snapshot, as the first after a start-up without one, is timed apart (and stored: the next run
-  // starts from it).
+  // the run left: the whole snapshot and the changes beside it, which the run's stop brought to the
+  // head. One whole snapshot, as the first after a start-up without one, is timed apart (and
+  // stored: the next run starts from it).
   const uint64_t appends = 3 * ledger::WriterOptions().snapshot_interval_events;
   std::vector<double> rates, empty_rates, ratio, held_ms, storing_ms, encode_ms, write_ms;
   StartupFigures after;
