@@ -60,9 +60,10 @@ void Writer::MaybeSnapshot(bool stopping) {
   snapshot_base_ = snapshot->at;
   snapshot_base_stored_ = false;
   last_snapshot_seq_ = snapshot->at.seq;
-  // Merged and written on a thread of its own: at 1M volunteers the write held the writer thread
-  // for 0.3-0.5 s every snapshot, and reading, merging and writing one takes 0.5-1.0 s
-  // (bench/RESULTS.md section 6). The state is not read there, only the bytes.
+  // Stored on a thread of its own: at 1M volunteers the write held the writer thread for 0.3-0.5 s
+  // every snapshot; storing the changes of a run's snapshots takes that thread 46-215 ms, and a
+  // merge into the whole 0.5-1.0 s (bench/RESULTS.md section 6). The state is not read there,
+  // only the bytes.
   const auto write = [this, snapshot, base] { WriteSnapshotTaken(snapshot.get(), base); };
   try {
     snapshot_writer_ = std::thread([write] {
