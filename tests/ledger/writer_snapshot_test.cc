@@ -12,98 +12,13 @@
 
 #include "ledger/writer.h"
 #include "tests/ledger/writer_fixture.h"
+#include "tests/ledger/writer_snapshot_fixture.h"
 #include "tests/support/commands.h"
 
 namespace mulin::ledger {
 namespace {
 
 using namespace mulin::testing;  // NOLINT: the command builders read like a script
-
-class WriterSnapshotTest : public WriterTest {
- protected:
-  // The stored snapshot, with any changes stored beside it laid over it, which must be there.
-  LoadedSnapshot Stored() {
-    Result<std::optional<LoadedSnapshot>> stored = LoadSnapshot(store_, *log_);
-    EXPECT_TRUE(stored.ok()) << stored.status().ToString();
-    if (!stored.ok() || !stored->has_value()) {
-      ADD_FAILURE() << "no snapshot is stored";
-      return LoadedSnapshot();
-    }
-    return std::move(stored).value().value();
-  }
-
-  // The stored snapshot holds exactly the state a replay of the log to its seq builds.
-  void ExpectStoredIsTheReplayAtItsSeq() {
-    const LoadedSnapshot stored = Stored();
-    ASSERT_GT(stored.at.seq, 0u);
-    domain::State replayed = Replay(stored.at.seq);
-    DropReceipts(&replayed);
-    EXPECT_EQ(domain::EncodeState(replayed), domain::EncodeState(stored.state))
-        << "snapshot at seq " << stored.at.seq << ", whole at " << stored.whole_at.seq;
-  }
-
-  // The seq of the whole snapshot stored and of the changes stored beside it (0: none).
-  std::pair<uint64_t, uint64_t> StoredSeqs() {
-    Result<std::optional<StoredSnapshot>> whole = ReadSnapshot(store_);
-    Result<std::optional<StoredChanges>> changes = ReadSnapshotChanges(store_);
-    EXPECT_TRUE(whole.ok() && changes.ok());
-    if (!whole.ok() || !changes.ok()) return {0, 0};
-    return {whole->has_value() ? (*whole)->at.seq : 0,
-            changes->has_value() ? (*changes)->at.seq : 0};
-  }
-
-  // Volunteers enough that an interval of 25 events changes fewer entries than the state holds,
-  // so that snapshots are laid over the one before (domain::ChangesAreSmaller).
-  void RegisterVolunteers(int n) {
-    for (int i = 0; i < n; ++i) {
-      Ok(RegisterMember("many" + std::to_string(i), "xishan", "MV" + std::to_string(i),
-                        {schema::Role::VOLUNTEER}));
-    }
-  }
-
-  void Redeems(const std::string& prefix, int n) {
-    for (int i = 0; i < n; ++i) {
-      Ok(Redeem(prefix + std::to_string(i), "T1", prefix + "-RD" + std::to_string(i), "V1", 1));
-    }
-  }
-
-  // Members registered, points given and spent, sales recorded, with snapshots every 25 events:
-  // every snapshot after the first is laid over the one before, and each holds the state of a full
-  // replay to its seq. Reopened, the writer lays its first snapshot over the one it started from.
-  // Returns the stats of the first run.
-  WriterStats ExpectIncrementalSnapshotsHoldTheReplay(const WriterOptions& options) {
-    Open(options);
-    SetUpCommunities();
-    RegisterVolunteers(200);
-    GivePoints("V1", 1000);
-    for (int i = 0; i < 200; ++i) {
-      Ok(Redeem("s" + std::to_string(i), "T1", "RD" + std::to_string(i), "V1", 2));
-      if (i % 9 == 0) {
-        Ok(RegisterMember("n" + std::to_string(i), "xishan", "N" + std::to_string(i),
-                          {schema::Role::VOLUNTEER}));
-        GivePoints("N" + std::to_string(i), 10);
-      }
-      if (i % 7 == 0) {
-        Ok(RecordSale("sale" + std::to_string(i), "T1", "S" + std::to_string(i), "M1", 1000 + i));
-      }
-      if (i % 40 == 39) ExpectStoredIsTheReplayAtItsSeq();
-    }
-    writer_->Stop();
-    const WriterStats stats = writer_->stats();
-    EXPECT_GE(stats.snapshots, 8u);
-    EXPECT_EQ(stats.snapshots - 1, stats.incremental_snapshots) << "all but the first";
-    ExpectStoredIsTheReplayAtItsSeq();
-
-    Open(options);
-    EXPECT_EQ(ReplayedState(), EncodedState());
-    Redeems("after", 30);
-    WaitForSnapshots(1);
-    EXPECT_EQ(1u, writer_->stats().incremental_snapshots) << "laid over the snapshot opened from";
-    ExpectStoredIsTheReplayAtItsSeq();
-    EXPECT_EQ(ReplayedState(), EncodedState());
-    return stats;
-  }
-};
 
 TEST_F(WriterTest, SnapshotPlusTailEqualsFullReplay) {
   WriterOptions options;
@@ -180,114 +95,6 @@ TEST_F(WriterSnapshotTest, IncrementalSnapshotsHoldTheStateOfAReplayToTheirSeq) 
   WriterOptions options;
   options.snapshot_interval_events = 25;
   ExpectIncrementalSnapshotsHoldTheReplay(options);
-}
-
-// Merged into the whole snapshot every time: the whole is rewritten, and no changes are stored.
-TEST_F(WriterSnapshotTest, IncrementalSnapshotsMergedEveryTimeHoldTheReplay) {
-  WriterOptions options;
-  options.snapshot_interval_events = 25;
-  options.snapshot_changes_fraction_max = 0;
-  const WriterStats stats = ExpectIncrementalSnapshotsHoldTheReplay(options);
-  EXPECT_EQ(stats.incremental_snapshots, stats.merged_snapshots);
-  writer_->Stop();
-  const auto [whole, changes] = StoredSeqs();
-  EXPECT_EQ(Stored().at.seq, whole);
-  EXPECT_EQ(0u, changes);
-}
-
-// Never merged: the whole snapshot stays the first one, the changes since stored beside it reach
-// the last, and start-up lays them over it, also after a reopen that tracked from them.
-TEST_F(WriterSnapshotTest, ChangesStoredBesideTheWholeHoldTheReplay) {
-  WriterOptions options;
-  options.snapshot_interval_events = 25;
-  options.snapshot_changes_fraction_max = 1e9;
-  const WriterStats stats = ExpectIncrementalSnapshotsHoldTheReplay(options);
-  EXPECT_EQ(0u, stats.merged_snapshots);
-  writer_->Stop();
-  const auto [whole, changes] = StoredSeqs();
-  EXPECT_LT(whole, 30u) << "the first snapshot";
-  EXPECT_EQ(Stored().at.seq, changes);
-  EXPECT_EQ(whole, Stored().whole_at.seq);
-  EXPECT_TRUE(Stored().with_changes);
-}
-
-// Changes grown past the fraction are merged into the whole, which is written anew, and the changes
-// go with it; later intervals' changes are stored beside the new whole.
-TEST_F(WriterSnapshotTest, ChangesGrownLargeAreMergedIntoTheWhole) {
-  WriterOptions options;
-  options.snapshot_interval_events = 25;
-  options.snapshot_changes_fraction_max = 0.2;
-  Open(options);
-  SetUpCommunities();
-  RegisterVolunteers(200);
-  // Points for each volunteer: every interval changes 25 balances more.
-  for (int i = 0; i < 200; ++i) GivePoints("MV" + std::to_string(i), 5);
-  writer_->Stop();
-  const WriterStats stats = writer_->stats();
-  EXPECT_GE(stats.merged_snapshots, 1u);
-  EXPECT_GT(stats.incremental_snapshots, stats.merged_snapshots) << "some stored beside";
-  const uint64_t first_whole = 25 + 1;  // the cast's events end within a group of the first 25
-  EXPECT_GT(StoredSeqs().first, first_whole) << "the whole was written anew";
-  ExpectStoredIsTheReplayAtItsSeq();
-
-  Open(options);
-  EXPECT_EQ(ReplayedState(), EncodedState());
-  for (int i = 0; i < 30; ++i) {
-    Ok(Adjust("more-" + std::to_string(i), "S1", "xishan", "volunteer:MV" + std::to_string(i),
-              schema::Unit::POINTS, 1));
-  }
-  WaitForSnapshots(1);
-  writer_->Stop();
-  EXPECT_EQ(0u, writer_->stats().merged_snapshots);
-  const auto [whole, changes] = StoredSeqs();
-  EXPECT_GT(changes, whole) << "stored beside the whole";
-  ExpectStoredIsTheReplayAtItsSeq();
-}
-
-// Changes stored beside a whole snapshot they are not based on, or that do not decode, are left out
-// at start-up: the writer starts from the whole snapshot and replays the rest, and its next
-// snapshot's changes replace them.
-TEST_F(WriterSnapshotTest, ChangesNotBasedOnTheWholeOrUndecodableAreLeftOut) {
-  WriterOptions options;
-  options.snapshot_interval_events = 25;
-  options.incremental_snapshots = false;  // the whole snapshot taken after the volunteers
-  Open(options);
-  SetUpCommunities();
-  RegisterVolunteers(200);
-  GivePoints("V1", 1000);
-  options.incremental_snapshots = true;
-  options.snapshot_changes_fraction_max = 1e9;
-  Open(options);
-  Redeems("a", 60);
-  writer_->Stop();
-  const auto [whole, changes] = StoredSeqs();
-  ASSERT_GT(changes, whole);
-  Result<std::optional<StoredChanges>> stored = ReadSnapshotChanges(store_);
-  ASSERT_TRUE(stored.ok() && stored->has_value());
-  const std::string value = (*stored)->value;
-  const auto put = [this](const std::string& v) {
-    ASSERT_TRUE(store_->db()->Put(rocksdb::WriteOptions(), store_->snapshots(), "changes", v).ok());
-  };
-  std::string other_base = value;
-  other_base[8 + 32 + 8] ^= 1;  // the base's chain hash
-  std::string garbage = value;
-  garbage.replace(2 * (8 + 32), std::string::npos, std::string(64, '\x5a'));
-  for (const std::string& bad : {other_base, garbage}) {
-    put(bad);
-    EXPECT_EQ(whole, Stored().at.seq);
-    EXPECT_FALSE(Stored().with_changes);
-    Open(options);
-    EXPECT_EQ(ReplayedState(), EncodedState());
-    Redeems("b" + std::to_string(bad.size()), 25);
-    writer_->Stop();
-    // The tail since the whole is past an interval: the first group takes a snapshot at once.
-    EXPECT_GE(writer_->stats().snapshots, 1u);
-    EXPECT_EQ(writer_->stats().snapshots, writer_->stats().incremental_snapshots)
-        << "laid over the whole";
-    EXPECT_GT(Stored().at.seq, whole);
-    EXPECT_EQ(whole, Stored().whole_at.seq);
-    ExpectStoredIsTheReplayAtItsSeq();
-  }
 }
 
 TEST_F(WriterSnapshotTest, WithoutIncrementalSnapshotsEveryOneIsWhole) {
@@ -378,50 +185,6 @@ TEST_F(WriterSnapshotTest, ChangesNamingMoreEntriesThanTheStateHoldsAreEncodedWh
   EXPECT_GE(writer_->stats().snapshots, 3u);
   EXPECT_EQ(0u, writer_->stats().incremental_snapshots);
   ExpectStoredIsTheReplayAtItsSeq();
-}
-
-// A stop takes a snapshot when stop_snapshot_events_min events or more followed the last one, so
-// that the next start-up replays no tail; after fewer, or with the option at 0, it takes none.
-TEST_F(WriterSnapshotTest, StopTakesASnapshotWhenEnoughEventsFollowedTheLast) {
-  WriterOptions options;
-  options.snapshot_interval_events = 1000;  // none on the way
-  options.stop_snapshot_events_min = 10;
-  Open(options);
-  SetUpCommunities();
-  GivePoints("V1", 1000);
-  Redeems("a", 10);
-  writer_->Stop();
-  EXPECT_EQ(1u, writer_->stats().snapshots);
-  EXPECT_EQ(log_->head().seq, Stored().at.seq);
-  const uint64_t first = Stored().at.seq;
-
-  Open(options);
-  Redeems("b", 9);
-  writer_->Stop();
-  EXPECT_EQ(0u, writer_->stats().snapshots) << "9 events after the last";
-  EXPECT_EQ(first, Stored().at.seq);
-
-  Open(options);
-  EXPECT_EQ(ReplayedState(), EncodedState());
-  Redeems("c", 1);  // with the 9 replayed: 10 since the last
-  writer_->Stop();
-  EXPECT_EQ(1u, writer_->stats().snapshots);
-  EXPECT_EQ(log_->head().seq, Stored().at.seq);
-  ExpectStoredIsTheReplayAtItsSeq();
-
-  options.stop_snapshot_events_min = 0;
-  Open(options);
-  Redeems("d", 20);
-  writer_->Stop();
-  EXPECT_EQ(0u, writer_->stats().snapshots) << "never at a stop";
-  options.stop_snapshot_events_min = 10;
-  options.snapshot_interval_events = 0;
-  Open(options);
-  Redeems("e", 20);
-  writer_->Stop();
-  EXPECT_EQ(0u, writer_->stats().snapshots) << "no snapshots at all";
-  Open(options);
-  EXPECT_EQ(ReplayedState(), EncodedState());
 }
 
 }  // namespace
