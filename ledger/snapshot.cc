@@ -45,16 +45,21 @@ Status PutSnapshotValue(Store* store, rocksdb::WriteBatch* batch, std::string_vi
   return store->FlushInBackground(store->snapshots());
 }
 
-// The value under `key`, nullopt when there is none or it is shorter than `header_bytes`.
-Result<std::optional<std::string>> ReadValue(Store* store, std::string_view key,
-                                             size_t header_bytes) {
+// The snapshot under `key`, nullopt when there is none or its header is cut short.
+Result<std::optional<StoredSnapshot>> ReadStored(Store* store, std::string_view key,
+                                                 bool with_base) {
+  std::optional<StoredSnapshot> stored;
   std::string value;
   rocksdb::Status s =
       store->db()->Get(rocksdb::ReadOptions(), store->snapshots(), SliceOf(key), &value);
-  if (s.IsNotFound()) return std::optional<std::string>();
+  if (s.IsNotFound()) return stored;
   if (!s.ok()) return FromRocks(s, "reading snapshot");
-  if (value.size() < header_bytes) return std::optional<std::string>();
-  return std::optional<std::string>(std::move(value));
+  if (value.size() < (with_base ? 2 : 1) * kHeadBytes) return stored;
+  stored.emplace();
+  stored->at = GetHead(value.data());
+  if (with_base) stored->base = GetHead(value.data() + kHeadBytes);
+  stored->value = std::move(value);
+  return stored;
 }
 
 // Whether the log holds the record `at` names, with its chain hash.
@@ -86,32 +91,15 @@ Status WriteSnapshotChanges(Store* store, const Head& at, const Head& base,
 }
 
 std::string_view StoredSnapshot::state() const {
-  return std::string_view(value).substr(kHeadBytes);
-}
-
-std::string_view StoredChanges::state() const {
-  return std::string_view(value).substr(2 * kHeadBytes);
+  return std::string_view(value).substr(base.has_value() ? 2 * kHeadBytes : kHeadBytes);
 }
 
 Result<std::optional<StoredSnapshot>> ReadSnapshot(Store* store) {
-  Result<std::optional<std::string>> value = ReadValue(store, kLatestKey, kHeadBytes);
-  if (!value.ok()) return value.status();
-  if (!value->has_value()) return std::optional<StoredSnapshot>();
-  StoredSnapshot snapshot;
-  snapshot.at = GetHead((*value)->data());
-  snapshot.value = std::move(**value);
-  return std::optional<StoredSnapshot>(std::move(snapshot));
+  return ReadStored(store, kLatestKey, /*with_base=*/false);
 }
 
-Result<std::optional<StoredChanges>> ReadSnapshotChanges(Store* store) {
-  Result<std::optional<std::string>> value = ReadValue(store, kChangesKey, 2 * kHeadBytes);
-  if (!value.ok()) return value.status();
-  if (!value->has_value()) return std::optional<StoredChanges>();
-  StoredChanges changes;
-  changes.at = GetHead((*value)->data());
-  changes.base = GetHead((*value)->data() + kHeadBytes);
-  changes.value = std::move(**value);
-  return std::optional<StoredChanges>(std::move(changes));
+Result<std::optional<StoredSnapshot>> ReadSnapshotChanges(Store* store) {
+  return ReadStored(store, kChangesKey, /*with_base=*/true);
 }
 
 Result<std::optional<LoadedSnapshot>> LoadSnapshot(Store* store, const EventLog& log) {
@@ -131,7 +119,7 @@ Result<std::optional<LoadedSnapshot>> LoadSnapshot(Store* store, const EventLog&
     loaded->at = loaded->whole_at = (*whole)->at;
     loaded->whole_bytes = (*whole)->state().size();
   }  // the whole snapshot's bytes are freed before the changes are read
-  Result<std::optional<StoredChanges>> changes = ReadSnapshotChanges(store);
+  Result<std::optional<StoredSnapshot>> changes = ReadSnapshotChanges(store);
   if (!changes.ok()) return changes.status();
   if (!changes->has_value() || !((*changes)->base == loaded->whole_at) ||
       (*changes)->at.seq <= loaded->at.seq) {

@@ -37,18 +37,12 @@ struct Snapshot {
 
 // A snapshot as read back: the stored value whole, its state viewed in place. A state runs to
 // 100 MB and more at a million volunteers; copying it out, or shifting it over the header, would
-// put it through memory once more on every start-up.
+// put it through memory once more on every start-up. The changes stored beside the whole snapshot
+// are read back the same way, with the head of the whole snapshot they are based on.
 struct StoredSnapshot {
   Head at;
-  std::string value;  // the header, then the state
-  std::string_view state() const;
-};
-
-// The changes stored beside the whole snapshot at `base`, read back like it.
-struct StoredChanges {
-  Head at;
-  Head base;
-  std::string value;  // the header, then the changes
+  std::optional<Head> base;  // the changes' whole snapshot; none for a whole snapshot
+  std::string value;         // the header, then the state (or the changes)
   std::string_view state() const;
 };
 
@@ -65,7 +59,7 @@ Status WriteSnapshotChanges(Store* store, const Head& at, const Head& base,
 // The latest whole snapshot as stored, or nullopt when none is (or its header is cut short).
 Result<std::optional<StoredSnapshot>> ReadSnapshot(Store* store);
 // The changes as stored, or nullopt when none are (or their header is cut short).
-Result<std::optional<StoredChanges>> ReadSnapshotChanges(Store* store);
+Result<std::optional<StoredSnapshot>> ReadSnapshotChanges(Store* store);
 
 // The state a usable stored snapshot holds, decoded.
 struct LoadedSnapshot {

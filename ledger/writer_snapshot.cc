@@ -98,7 +98,7 @@ Writer::StoredAs Writer::StoreSnapshotTaken(Snapshot* snapshot, const std::optio
     // They are read back rather than kept: up to a quarter of the state (26 MB at 1M volunteers)
     // that the process would otherwise hold between snapshots.
     if (snapshot_with_changes_) {
-      Result<std::optional<StoredChanges>> stored = ReadSnapshotChanges(store_);
+      Result<std::optional<StoredSnapshot>> stored = ReadSnapshotChanges(store_);
       if (!stored.ok() || !stored->has_value() || !((*stored)->at == *base) ||
           !((*stored)->base == snapshot_whole_at_)) {
         return StoredAs::kNotStored;

@@ -96,7 +96,7 @@ TEST_F(WriterSnapshotTest, ChangesNotBasedOnTheWholeOrUndecodableAreLeftOut) {
   writer_->Stop();
   const auto [whole, changes] = StoredSeqs();
   ASSERT_GT(changes, whole);
-  Result<std::optional<StoredChanges>> stored = ReadSnapshotChanges(store_);
+  Result<std::optional<StoredSnapshot>> stored = ReadSnapshotChanges(store_);
   ASSERT_TRUE(stored.ok() && stored->has_value());
   const std::string value = (*stored)->value;
   const auto put = [this](const std::string& v) {

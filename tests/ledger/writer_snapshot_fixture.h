@@ -42,7 +42,7 @@ class WriterSnapshotTest : public WriterTest {
   // The seq of the whole snapshot stored and of the changes stored beside it (0: none).
   std::pair<uint64_t, uint64_t> StoredSeqs() {
     Result<std::optional<StoredSnapshot>> whole = ReadSnapshot(store_);
-    Result<std::optional<StoredChanges>> changes = ReadSnapshotChanges(store_);
+    Result<std::optional<StoredSnapshot>> changes = ReadSnapshotChanges(store_);
     EXPECT_TRUE(whole.ok() && changes.ok());
     if (!whole.ok() || !changes.ok()) return {0, 0};
     return {whole->has_value() ? (*whole)->at.seq : 0,
