@@ -4,7 +4,7 @@
 //   "latest"  → seq: fixed64 LE  chain: u8[32]  state: u8[*]   (domain::EncodeState bytes)
 //   "changes" → seq: fixed64 LE  chain: u8[32]  base seq: fixed64 LE  base chain: u8[32]
 //               state: u8[*]   (domain::EncodeChanges bytes: what changed since "latest")
-// The state at a snapshot's seq is "latest" with "changes" laid over it (domain::OverlayChanges),
+// The state at a snapshot's seq is "latest" with "changes" laid over it (domain::MergeStates),
 // when "changes" is based on it; otherwise "latest" alone. Writing "latest" deletes "changes" in
 // the same batch. "changes" lets a writer store an interval's snapshot without rewriting the
 // whole state (104 MB at 1M volunteers) until the changes grow large (WriterOptions).
@@ -72,6 +72,7 @@ struct LoadedSnapshot {
 // The latest snapshot that matches `log`, its changes laid over it when they too match `log` and
 // are based on it; nullopt when none is stored, it does not match, or it does not decode. Changes
 // that do not match or do not decode are left out: the state is then the whole snapshot's.
+// Decodes on two threads (domain::StatePart), the changes laid over the whole as each part decodes.
 Result<std::optional<LoadedSnapshot>> LoadSnapshot(Store* store, const EventLog& log);
 
 }  // namespace mulin::ledger

@@ -12,7 +12,6 @@
 #include "ledger/domain/evolve.h"
 #include "ledger/domain/state.h"
 #include "ledger/event_codec.h"
-#include "ledger/huge_pages.h"
 #include "ledger/receipt_index.h"
 #include "ledger/snapshot.h"
 #include "ledger/writer_internal.h"
@@ -61,11 +60,6 @@ Status Writer::LoadState() {
   state_ = std::make_unique<domain::State>();
   held_->receipts.clear();
   {
-    // The snapshot is read and its state built on fresh memory, hundreds of MB at 1M volunteers:
-    // on huge pages that takes a fault every 2 MiB instead of every 4 KiB (huge_pages.h). Three
-    // alternated pairs of start-ups at 1M volunteers: 3.28-3.44 s on 4 KiB pages, 1.85-2.08 s on
-    // huge pages, resident 256 and 264 MB after. The state's later allocations take 4 KiB pages.
-    HugePageScope huge_pages;
     Result<std::optional<LoadedSnapshot>> snapshot = LoadSnapshot(store_, *log_);
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->has_value()) {

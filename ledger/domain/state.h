@@ -284,14 +284,26 @@ bool ChangesAreSmaller(const State& state);
 // is taken from `changes`, and so are the sequence number, the clock, and the redemptions and
 // sales whole. Both are untrusted: a malformed one, or one with unsorted ids, is kCorruption.
 Result<std::string> MergeStates(std::string_view base, std::string_view changes);
-// Lays the entries of `changes` (EncodeChanges bytes) over `state`, as MergeStates lays them over
-// its snapshot: the state then equals DecodeState(MergeStates(EncodeState(state), changes)). The
-// bytes are untrusted: malformed ones, or changes ending before the state's seq, are kCorruption,
-// and `state` is left as it was.
-Status OverlayChanges(State* state, std::string_view changes);
 // Bytes are untrusted: limits are explicit, and anything malformed (bad framing, unsorted or
 // duplicate keys, out-of-range enums, another format version) is kCorruption, never a crash.
 Result<State> DecodeState(std::string_view bytes);
+// A snapshot's two parts, which decode into disjoint members of State: two threads may decode the
+// two parts of the same bytes into one State at once, each with a reader of its own (start-up does,
+// ledger/snapshot.cc). At 1M volunteers each part is about half the work: the members are in one,
+// the balances in the other.
+enum class StatePart {
+  kRegistry,  // the sequence number and clock, communities, members, merchants, projects,
+              // terminals and credentials
+  kActivity,  // orders, redemptions, sales, payouts and balances
+};
+// Decodes `part` of the snapshot `bytes` with `changes` (EncodeChanges bytes; empty for none) laid
+// over it as MergeStates lays them, into `state`, whose maps of that part must be empty: that part
+// of DecodeState(MergeStates(bytes, changes)), without building the merged bytes or a second state.
+// DecodeState is both parts without changes. Both are untrusted, as for DecodeState and
+// MergeStates; after kCorruption the part's maps may hold some entries, and `state` is to be
+// dropped.
+Status DecodeStatePart(std::string_view bytes, std::string_view changes, StatePart part,
+                       State* state);
 
 }  // namespace mulin::domain
 

@@ -30,22 +30,37 @@ std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text
 
 Status Bad(const std::string& what) { return Status::Corruption("state snapshot: " + what); }
 
-// Reads a list in id order into `out`; `read(entry, &value)` decodes one entry.
+// The snapshot being decoded, and the changes laid over it when there are any (an empty message
+// when there are none: its lists are empty).
+struct Sources {
+  Snap::Reader base;
+  Snap::Reader changes;
+  bool with_changes = false;
+  // Where the lists that changes hold whole come from (ChangeLog: redemptions and sales), and the
+  // sequence number and clock.
+  Snap::Reader last() const { return with_changes ? changes : base; }
+};
+
+// Reads the entries of `base` in id order into `out`, those of `changes` laid over them
+// (WalkMerged); `read(entry, &value)` decodes one entry.
 template <typename T, typename List, typename Read>
-Status DecodeMap(List list, const char* what, std::unordered_map<std::string, T>* out, Read read) {
-  out->reserve(list.size());
-  std::string previous;
-  for (auto entry : list) {
-    std::string id = Str(entry.getId());
-    if (id.empty() || (!out->empty() && !(previous < id))) {
-      return Bad(std::string(what) + " ids are empty, unsorted or repeated near '" + id + "'");
-    }
-    T value;
-    MULIN_RETURN_IF_ERROR(read(entry, &value));
-    previous = id;
-    out->emplace(std::move(id), std::move(value));
-  }
-  return Status::Ok();
+Status DecodeLists(List base, List changes, const char* what,
+                   std::unordered_map<std::string, T>* out, Read read) {
+  out->reserve(base.size() + changes.size());
+  return WalkMerged(base, changes, what,
+                    [&](auto entry, bool /*from_changes*/, unsigned /*index*/) {
+                      T value{};
+                      MULIN_RETURN_IF_ERROR(read(entry, &value));
+                      out->emplace(std::string(EntryId(entry)), std::move(value));
+                      return Status::Ok();
+                    });
+}
+
+// DecodeLists of the list `get` names, in the snapshot and in the changes.
+template <typename T, typename Get, typename Read>
+Status DecodeMap(const Sources& from, Get get, const char* what,
+                 std::unordered_map<std::string, T>* out, Read read) {
+  return DecodeLists((from.base.*get)(), (from.changes.*get)(), what, out, read);
 }
 
 Status DecodeCommunity(Snap::Community::Reader r, Community* c) {
@@ -105,64 +120,53 @@ Status DecodeOrder(Snap::Order::Reader r, Order* o) {
   return Status::Ok();
 }
 
-Status DecodeRegistry(Snap::Reader snap, State* state) {
+Status DecodeRegistry(const Sources& from, State* state) {
+  state->last_seq = from.last().getLastSeq();
+  state->last_recorded_at_us = from.last().getLastRecordedAtUs();
+  MULIN_RETURN_IF_ERROR(DecodeMap(from, &Snap::Reader::getCommunities, "community",
+                                  &state->communities, DecodeCommunity));
   MULIN_RETURN_IF_ERROR(
-      DecodeMap(snap.getCommunities(), "community", &state->communities, DecodeCommunity));
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getMembers(), "member", &state->members, DecodeMember));
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getMerchants(), "merchant", &state->merchants,
+      DecodeMap(from, &Snap::Reader::getMembers, "member", &state->members, DecodeMember));
+  MULIN_RETURN_IF_ERROR(DecodeMap(from, &Snap::Reader::getMerchants, "merchant", &state->merchants,
                                   [](Snap::Merchant::Reader r, Merchant* m) {
                                     m->community_id = Str(r.getCommunityId());
                                     m->rate_bps = r.getContributionRateBps();
                                     return Status::Ok();
                                   }));
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getProjects(), "project", &state->projects,
+  MULIN_RETURN_IF_ERROR(DecodeMap(from, &Snap::Reader::getProjects, "project", &state->projects,
                                   [](Snap::Project::Reader r, Project* p) {
                                     p->community_id = Str(r.getCommunityId());
                                     return Status::Ok();
                                   }));
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getTerminals(), "terminal", &state->terminals,
+  MULIN_RETURN_IF_ERROR(DecodeMap(from, &Snap::Reader::getTerminals, "terminal", &state->terminals,
                                   [](Snap::Terminal::Reader r, Terminal* t) {
                                     t->merchant_id = Str(r.getMerchantId());
                                     return Status::Ok();
                                   }));
-  return DecodeMap(snap.getCredentials(), "credential", &state->credentials, DecodeCredential);
+  return DecodeMap(from, &Snap::Reader::getCredentials, "credential", &state->credentials,
+                   DecodeCredential);
 }
 
-Status DecodeBalances(capnp::List<Snap::Balance>::Reader list, State* state) {
-  state->balances.reserve(list.size());
-  std::string previous;
-  for (auto entry : list) {
-    std::string account = Str(entry.getAccountId());
-    if (account.empty() || (!state->balances.empty() && !(previous < account))) {
-      return Bad("balance accounts are empty, unsorted or repeated near '" + account + "'");
-    }
-    Balances balances{};
-    balances[static_cast<size_t>(schema::Unit::POINTS)] = entry.getPoints();
-    balances[static_cast<size_t>(schema::Unit::MINUTES)] = entry.getMinutes();
-    balances[static_cast<size_t>(schema::Unit::FEN)] = entry.getFen();
-    previous = account;
-    state->balances.emplace(std::move(account), balances);
-  }
-  return Status::Ok();
-}
-
-Status DecodeActivity(Snap::Reader snap, State* state) {
-  MULIN_RETURN_IF_ERROR(DecodeMap(snap.getOrders(), "order", &state->orders, DecodeOrder));
+Status DecodeActivity(const Sources& from, State* state) {
   MULIN_RETURN_IF_ERROR(
-      DecodeMap(snap.getRedemptions(), "redemption", &state->redemptions,
-                [](Snap::Redemption::Reader r, Redemption* x) {
-                  *x = Redemption{r.getSeq(),    Str(r.getVolunteerId()), Str(r.getMerchantId()),
-                                  r.getPoints(), r.getRecordedAtUs(),     r.getReversed()};
-                  return Status::Ok();
-                }));
+      DecodeMap(from, &Snap::Reader::getOrders, "order", &state->orders, DecodeOrder));
+  // Not tracked (ChangeLog): changes hold them whole, in place of the snapshot's.
   MULIN_RETURN_IF_ERROR(
-      DecodeMap(snap.getSales(), "sale", &state->sales, [](Snap::Sale::Reader r, Sale* x) {
-        *x = Sale{r.getSeq(), Str(r.getMerchantId()), r.getGrossFen(), r.getContributionFen(),
-                  r.getReversed()};
-        return Status::Ok();
-      }));
+      DecodeLists(from.last().getRedemptions(), {}, "redemption", &state->redemptions,
+                  [](Snap::Redemption::Reader r, Redemption* x) {
+                    *x = Redemption{r.getSeq(),    Str(r.getVolunteerId()), Str(r.getMerchantId()),
+                                    r.getPoints(), r.getRecordedAtUs(),     r.getReversed()};
+                    return Status::Ok();
+                  }));
+  MULIN_RETURN_IF_ERROR(DecodeLists(from.last().getSales(), {}, "sale", &state->sales,
+                                    [](Snap::Sale::Reader r, Sale* x) {
+                                      *x = Sale{r.getSeq(), Str(r.getMerchantId()), r.getGrossFen(),
+                                                r.getContributionFen(), r.getReversed()};
+                                      return Status::Ok();
+                                    }));
   MULIN_RETURN_IF_ERROR(DecodeMap(
-      snap.getPayouts(), "payout", &state->payouts, [](Snap::Payout::Reader r, Payout* x) {
+      from, &Snap::Reader::getPayouts, "payout", &state->payouts,
+      [](Snap::Payout::Reader r, Payout* x) {
         if (static_cast<uint16_t>(r.getStatus()) > static_cast<uint16_t>(kLastPayoutStatus)) {
           return Bad("unknown payout status");
         }
@@ -170,7 +174,13 @@ Status DecodeActivity(Snap::Reader snap, State* state) {
                     Str(r.getRequesterId()), static_cast<PayoutStatus>(r.getStatus())};
         return Status::Ok();
       }));
-  return DecodeBalances(snap.getBalances(), state);
+  return DecodeMap(from, &Snap::Reader::getBalances, "balance", &state->balances,
+                   [](Snap::Balance::Reader entry, Balances* balances) {
+                     (*balances)[static_cast<size_t>(schema::Unit::POINTS)] = entry.getPoints();
+                     (*balances)[static_cast<size_t>(schema::Unit::MINUTES)] = entry.getMinutes();
+                     (*balances)[static_cast<size_t>(schema::Unit::FEN)] = entry.getFen();
+                     return Status::Ok();
+                   });
 }
 
 }  // namespace
@@ -216,14 +226,30 @@ Status ReadSnapshotBytes(std::string_view bytes,
   return status;
 }
 
+Status CheckChangesFollow(Snap::Reader base, Snap::Reader changes) {
+  if (changes.getLastSeq() >= base.getLastSeq()) return Status::Ok();
+  return Bad("the changes end at seq " + std::to_string(changes.getLastSeq()) +
+             ", before the snapshot's " + std::to_string(base.getLastSeq()));
+}
+
+Status DecodeStatePart(std::string_view bytes, std::string_view changes, StatePart part,
+                       State* state) {
+  const auto decode = [part, state](const Sources& from) {
+    return part == StatePart::kRegistry ? DecodeRegistry(from, state) : DecodeActivity(from, state);
+  };
+  return ReadSnapshotBytes(bytes, [&](Snap::Reader base) {
+    if (changes.empty()) return decode(Sources{base, Snap::Reader(), false});
+    return ReadSnapshotBytes(changes, [&](Snap::Reader changed) {
+      MULIN_RETURN_IF_ERROR(CheckChangesFollow(base, changed));
+      return decode(Sources{base, changed, true});
+    });
+  });
+}
+
 Result<State> DecodeState(std::string_view bytes) {
   State state;
-  MULIN_RETURN_IF_ERROR(ReadSnapshotBytes(bytes, [&state](Snap::Reader snap) {
-    state.last_seq = snap.getLastSeq();
-    state.last_recorded_at_us = snap.getLastRecordedAtUs();
-    MULIN_RETURN_IF_ERROR(DecodeRegistry(snap, &state));
-    return DecodeActivity(snap, &state);
-  }));
+  MULIN_RETURN_IF_ERROR(DecodeStatePart(bytes, {}, StatePart::kRegistry, &state));
+  MULIN_RETURN_IF_ERROR(DecodeStatePart(bytes, {}, StatePart::kActivity, &state));
   return state;
 }
 
