@@ -1,6 +1,7 @@
 // The growth benchmark's measurements in a fresh process: the program runs itself again in an
-// internal mode (--startup, --appends-on; --snapshot-parts for profiling), so that what a figure
-// measures is a ledger opened as a server opens it, not the state of the process that filled it.
+// internal mode (--startup, --appends-on, --crash-after-appends; --snapshot-parts for profiling),
+// so that what a figure measures is a ledger opened as a server opens it, not the state of the
+// process that filled it.
 #ifndef MULIN_BENCH_FRESH_PROCESS_H_
 #define MULIN_BENCH_FRESH_PROCESS_H_
 
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -64,12 +66,21 @@ inline int SnapshotParts(const std::string& dir) {
 }
 
 // The --appends-on mode: appends `appends` pipelined redemptions to the ledger in `dir` and prints
-// the rate (AppendsInChild reads it; run by hand, it profiles the write path at a size).
-inline int AppendsOn(const std::string& dir, uint64_t appends, uint64_t volunteers) {
+// the rate (AppendsInChild reads it; run by hand, it profiles the write path at a size). With
+// `crash` (--crash-after-appends), the process then ends as a crash would: every append was
+// acknowledged, so it is durable, but the writer does not stop, so no snapshot is taken at the head
+// and RocksDB's memtables are left to its WAL.
+inline int AppendsOn(const std::string& dir, uint64_t appends, uint64_t volunteers,
+                     bool crash = false) {
   auto l = OpenLedgerAt(dir);
   double mean_group = 0;
   const std::string prefix = "prof" + std::to_string(l->log->head().seq) + "-";
   const double rate = PipelinedAppends(l->writer.get(), appends, prefix, &mean_group, volunteers);
+  if (crash) {
+    std::printf("%.0f events/s, then a crash\n", rate);
+    std::fflush(stdout);
+    std::_Exit(0);
+  }
   l->writer->Stop();  // the last snapshot's write is done, and counted
   const ledger::WriterStats stats = l->writer->stats();
   std::printf("%.0f events/s, mean group %.0f, %" PRIu64 " snapshots (%" PRIu64
@@ -124,6 +135,16 @@ inline double AppendsInChild(const std::string& dir, uint64_t appends,
        "append child said: " + line);
   if (snapshots != nullptr) *snapshots = times;
   return rate;
+}
+
+// Appends `appends` pipelined redemptions to the ledger in `dir` from a fresh process that then
+// ends as a crash would (--crash-after-appends).
+inline void CrashAfterAppendsInChild(const std::string& dir, uint64_t appends,
+                                     uint64_t volunteers) {
+  const std::string line =
+      LineFromChild("--crash-after-appends '" + dir + "' " + std::to_string(appends) + " " +
+                    std::to_string(volunteers));
+  Must(std::strstr(line.c_str(), "then a crash") != nullptr, "crashing child said: " + line);
 }
 
 struct SnapshotCost {

@@ -40,6 +40,8 @@
 // (internal) growth_bench --startup DIR: opens DIR once and prints what it took.
 // (profiling) growth_bench --appends-on DIR N [V]: opens DIR and appends N pipelined redemptions
 //   (by the cast's volunteers, or with V by the V volunteers of a --volunteers ledger).
+// (internal) growth_bench --crash-after-appends DIR N [V]: the same, then ends with no stop, as a
+//   crash would.
 // (profiling) growth_bench --snapshot-parts DIR: times the parts of one snapshot of DIR's state:
 //   encoding, the unsynced write, and the next synced append (which syncs the WAL behind it).
 #include <rocksdb/db.h>
@@ -252,11 +254,11 @@ void ManyVolunteers(const Args& args) {
   // interval changed, and the snapshot's own thread stores them beside the whole snapshot, or
   // merges them into it once they are large (no budget: RESULTS.md §6). Then a start-up from what
   // the run left: the whole snapshot and the changes beside it, which the run's stop brought to the
-  // head. One whole snapshot, as the first after a start-up without one, is timed apart (and
-  // stored: the next run starts from it).
+  // head, and one after a crash an interval on (below). One whole snapshot, as the first after a
+  // start-up without one, is timed apart (and stored: the next run starts from it).
   const uint64_t appends = 3 * ledger::WriterOptions().snapshot_interval_events;
   std::vector<double> rates, empty_rates, ratio, held_ms, storing_ms, encode_ms, write_ms;
-  StartupFigures after;
+  StartupFigures after, crashed;
   for (int run = 0; run < args.runs; ++run) {
     EmptyLogAfterAppends(appends, &empty_rates);
     SnapshotTimes times;
@@ -267,6 +269,14 @@ void ManyVolunteers(const Args& args) {
     const Startup startup_after = StartupInChild(l->dir);
     after.ms.push_back(startup_after.seconds * 1000.0);
     after.rss_mb.push_back(startup_after.rss_mb);
+    // A crash at the worst time: that start-up's stop left a snapshot at the head, and an interval
+    // of events less one follows it, so the next start-up replays them all (after RocksDB replays
+    // its WAL), as one that finds a snapshot lost, or never taken, replays more.
+    CrashAfterAppendsInChild(l->dir, ledger::WriterOptions().snapshot_interval_events - 1,
+                             args.volunteers);
+    const Startup startup_crashed = StartupInChild(l->dir);
+    crashed.ms.push_back(startup_crashed.seconds * 1000.0);
+    crashed.rss_mb.push_back(startup_crashed.rss_mb);
     const SnapshotCost cost = SnapshotInChild(l->dir);
     encode_ms.push_back(cost.encode_s * 1000.0);
     write_ms.push_back(cost.write_s * 1000.0);
@@ -278,6 +288,9 @@ void ManyVolunteers(const Args& args) {
   PrintRow("6.   storing a run's snapshots (their own thread)", SpreadOf(storing_ms), "ms");
   PrintRow("6. start-up after a run" + at, SpreadOf(after.ms), "ms", "budget <= 2000");
   PrintRow("6. VmRSS after that start-up" + at, SpreadOf(after.rss_mb), "MB", "budget <= 300");
+  PrintRow("6. start-up after a crash an interval on" + at, SpreadOf(crashed.ms), "ms",
+           "budget <= 2000");
+  PrintRow("6. VmRSS after that start-up" + at, SpreadOf(crashed.rss_mb), "MB", "budget <= 300");
   PrintRow("6. one whole snapshot" + at + ": encoding", SpreadOf(encode_ms), "ms");
   PrintRow("6. one whole snapshot" + at + ": its write", SpreadOf(write_ms), "ms");
 }
@@ -327,9 +340,10 @@ int main(int argc, char** argv) {
   using namespace mulin::bench;  // NOLINT
   if (argc == 3 && std::string(argv[1]) == "--startup") return StartupChild(argv[2]);
   if (argc == 3 && std::string(argv[1]) == "--snapshot-parts") return SnapshotParts(argv[2]);
-  if ((argc == 4 || argc == 5) && std::string(argv[1]) == "--appends-on") {
+  const bool crash = argc > 1 && std::string(argv[1]) == "--crash-after-appends";
+  if ((argc == 4 || argc == 5) && (crash || std::string(argv[1]) == "--appends-on")) {
     return AppendsOn(argv[2], std::strtoull(argv[3], nullptr, 10),
-                     argc == 5 ? std::strtoull(argv[4], nullptr, 10) : 0);
+                     argc == 5 ? std::strtoull(argv[4], nullptr, 10) : 0, crash);
   }
   Args args;
   if (!ParseArgs(argc, argv, &args)) {
