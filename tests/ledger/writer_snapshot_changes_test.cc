@@ -1,7 +1,9 @@
 // Goal: changes stored beside the whole snapshot hold, laid over it, the state a replay to their
 // seq gives, across reopens; merged into the whole every time or once grown past their fraction,
 // the same; changes based on another whole, or undecodable, are left out at start-up and replaced
-// by the next snapshot's; and a stop takes a snapshot at the head after enough events.
+// by the next snapshot's; a whole snapshot of another history, or undecodable, is left out with
+// its changes, and the log replayed in full; and a stop takes a snapshot at the head after enough
+// events.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -120,6 +122,54 @@ TEST_F(WriterSnapshotTest, ChangesNotBasedOnTheWholeOrUndecodableAreLeftOut) {
         << "laid over the whole";
     EXPECT_GT(Stored().at.seq, whole);
     EXPECT_EQ(whole, Stored().whole_at.seq);
+    ExpectStoredIsTheReplayAtItsSeq();
+  }
+}
+
+// A whole snapshot that does not decode, or is of another history, is not used, nor are the
+// changes stored beside it: start-up replays the log in full, and the next snapshot is whole.
+TEST_F(WriterSnapshotTest, AnUnusableWholeSnapshotIsLeftOutWithItsChanges) {
+  WriterOptions options;
+  options.snapshot_interval_events = 25;
+  options.incremental_snapshots = false;  // the whole snapshot taken after the volunteers
+  Open(options);
+  SetUpCommunities();
+  RegisterVolunteers(200);
+  GivePoints("V1", 1000);
+  options.incremental_snapshots = true;
+  options.snapshot_changes_fraction_max = 1e9;
+  Open(options);
+  Redeems("a", 60);
+  writer_->Stop();
+  // Each made from the whole snapshot stored, its header kept but for what is named: the garbage
+  // one is still the base of the changes stored beside it, which decode with it and fail.
+  const auto other_history = [](std::string value) {
+    value[8] ^= 1;  // the chain hash
+    return value;
+  };
+  const auto garbage = [](std::string value) {
+    return value.replace(8 + 32, std::string::npos, std::string(64, '\x5a'));
+  };
+  int round = 0;
+  for (const auto& make_bad : {+other_history, +garbage}) {
+    const auto [whole_before, changes_before] = StoredSeqs();
+    ASSERT_GT(changes_before, whole_before);
+    Result<std::optional<StoredSnapshot>> stored = ReadSnapshot(store_);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    ASSERT_TRUE(store_->db()
+                    ->Put(rocksdb::WriteOptions(), store_->snapshots(), "latest",
+                          make_bad((*stored)->value))
+                    .ok());
+    Result<std::optional<LoadedSnapshot>> loaded = LoadSnapshot(store_, *log_);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_FALSE(loaded->has_value()) << round;
+    Open(options);
+    EXPECT_EQ(ReplayedState(), EncodedState()) << round;
+    Redeems("b" + std::to_string(round++), 25);
+    writer_->Stop();
+    EXPECT_LT(writer_->stats().incremental_snapshots, writer_->stats().snapshots)
+        << "the first is whole: there is nothing to lay it over";
+    EXPECT_GT(StoredSeqs().first, whole_before) << "a new whole one";
     ExpectStoredIsTheReplayAtItsSeq();
   }
 }
