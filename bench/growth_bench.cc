@@ -7,8 +7,8 @@
 // terminals write (7 in 10 a redemption of one point, 3 in 10 a market sale at merchant M1), each
 // with its request-index entry, so the log and the index grow as they would. After the fill
 // RocksDB is compacted (a ledger at rest, not one digesting a bulk load), then at each size:
-//   appends      pipelined redemptions through the writer (as writer_bench workload 1), one
-//                snapshot interval (100k) per run by default, so each run pays one snapshot;
+//   appends      pipelined redemptions through the writer (as writer_bench workload 1), two
+//                snapshot intervals (50k each) per run by default, so each run pays two snapshots;
 //                each run in a fresh process (AppendsInChild), starting with compacted families
 //                and empty memtables as a fresh empty log does (the cost of flushing memtables is
 //                writer_bench's to measure). Each run is paired with a run on a fresh empty log
@@ -22,7 +22,7 @@
 //                the head at that moment (the size plus the runs' appends).
 // A second ledger holds --volunteers registered, funded volunteers (two events each, appended the
 // same way) for start-up time and resident memory at that many volunteers, then for appends on
-// that state (300k a run, three snapshot intervals, each a redemption by another of those
+// that state (300k a run, six snapshot intervals, each a redemption by another of those
 // volunteers; each run paired with as many on a fresh empty log), with the longest time the
 // writer thread spent encoding a snapshot, and the cost of one whole snapshot of it
 // (--snapshot-parts, in a fresh process).
@@ -30,7 +30,7 @@
 // Usage: growth_bench [--sizes 0,1000000,10000000] [--appends N] [--lookups N] [--runs R]
 //                     [--volunteers V] [--dir DIR]
 //   --sizes      events in the log at each measurement, ascending (default 0,1000000,10000000)
-//   --appends    redemptions per append run (default 100000: one snapshot interval)
+//   --appends    redemptions per append run (default 100000: two snapshot intervals)
 //   --lookups    balance look-ups per run (default 200000)
 //   --runs       runs of each figure (default 3)
 //   --volunteers volunteers of the memory ledger (default 1000000; 0 skips it)
@@ -178,7 +178,7 @@ void MeasureAtSize(BenchLedger* l, uint64_t size, const Args& args) {
   PrintRates(" at " + SizeName(size) + " events", appends, lookups, p99, empty_appends);
   // The start-up after these appends, each run's writer stopped cleanly: it snapshotted the head
   // (WriterOptions::stop_snapshot_events_min), so no tail is replayed. After a crash up to an
-  // interval (100k events) would be (RESULTS.md §6).
+  // interval (50k events) would be (RESULTS.md §6).
   l->Close();
   PrintStartup(MeasureStartups(l->dir, args.runs), "");
   OpenLog(l);
@@ -249,14 +249,14 @@ void ManyVolunteers(const Args& args) {
   PrintRow("6. VmRSS after start-up" + at, SpreadOf(startup.rss_mb), "MB", "budget <= 300");
   PrintRow("6. VmHWM during start-up" + at, SpreadOf(startup.hwm_mb), "MB");
   // Appends on this state, each by one of its volunteers, each run paired with a run on a fresh
-  // empty log. A run spans three snapshot intervals, so it pays two or three snapshots, each laid
-  // over the one before (the one it opened from, first): the writer thread encodes the entries an
-  // interval changed, and the snapshot's own thread stores them beside the whole snapshot, or
+  // empty log. A run of 300k spans six snapshot intervals, so it pays five or six snapshots, each
+  // laid over the one before (the one it opened from, first): the writer thread encodes the entries
+  // an interval changed, and the snapshot's own thread stores them beside the whole snapshot, or
   // merges them into it once they are large (no budget: RESULTS.md §6). Then a start-up from what
   // the run left: the whole snapshot and the changes beside it, which the run's stop brought to the
   // head, and one after a crash an interval on (below). One whole snapshot, as the first after a
   // start-up without one, is timed apart (and stored: the next run starts from it).
-  const uint64_t appends = 3 * ledger::WriterOptions().snapshot_interval_events;
+  const uint64_t appends = 300000;  // as many as before the interval went from 100k to 50k
   std::vector<double> rates, empty_rates, ratio, held_ms, storing_ms, encode_ms, write_ms;
   StartupFigures after, crashed;
   for (int run = 0; run < args.runs; ++run) {
