@@ -84,18 +84,7 @@ TEST_F(WriterSnapshotTest, ChangesGrownLargeAreMergedIntoTheWhole) {
 // at start-up: the writer starts from the whole snapshot and replays the rest, and its next
 // snapshot's changes replace them.
 TEST_F(WriterSnapshotTest, ChangesNotBasedOnTheWholeOrUndecodableAreLeftOut) {
-  WriterOptions options;
-  options.snapshot_interval_events = 25;
-  options.incremental_snapshots = false;  // the whole snapshot taken after the volunteers
-  Open(options);
-  SetUpCommunities();
-  RegisterVolunteers(200);
-  GivePoints("V1", 1000);
-  options.incremental_snapshots = true;
-  options.snapshot_changes_fraction_max = 1e9;
-  Open(options);
-  Redeems("a", 60);
-  writer_->Stop();
+  const WriterOptions options = StoreChangesBesideAWholeSnapshot();
   const auto [whole, changes] = StoredSeqs();
   ASSERT_GT(changes, whole);
   Result<std::optional<StoredSnapshot>> stored = ReadSnapshotChanges(store_);
@@ -129,18 +118,7 @@ TEST_F(WriterSnapshotTest, ChangesNotBasedOnTheWholeOrUndecodableAreLeftOut) {
 // A whole snapshot that does not decode, or is of another history, is not used, nor are the
 // changes stored beside it: start-up replays the log in full, and the next snapshot is whole.
 TEST_F(WriterSnapshotTest, AnUnusableWholeSnapshotIsLeftOutWithItsChanges) {
-  WriterOptions options;
-  options.snapshot_interval_events = 25;
-  options.incremental_snapshots = false;  // the whole snapshot taken after the volunteers
-  Open(options);
-  SetUpCommunities();
-  RegisterVolunteers(200);
-  GivePoints("V1", 1000);
-  options.incremental_snapshots = true;
-  options.snapshot_changes_fraction_max = 1e9;
-  Open(options);
-  Redeems("a", 60);
-  writer_->Stop();
+  const WriterOptions options = StoreChangesBesideAWholeSnapshot();
   // Each made from the whole snapshot stored, its header kept but for what is named: the garbage
   // one is still the base of the changes stored beside it, which decode with it and fail.
   const auto other_history = [](std::string value) {

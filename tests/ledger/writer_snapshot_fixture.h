@@ -49,6 +49,24 @@ class WriterSnapshotTest : public WriterTest {
             changes->has_value() ? (*changes)->at.seq : 0};
   }
 
+  // A whole snapshot taken after 200 volunteers, then 60 redemptions whose changes are stored
+  // beside it (never merged), the writer stopped. Returns the options it ran with.
+  WriterOptions StoreChangesBesideAWholeSnapshot() {
+    WriterOptions options;
+    options.snapshot_interval_events = 25;
+    options.incremental_snapshots = false;  // the whole snapshot taken after the volunteers
+    Open(options);
+    SetUpCommunities();
+    RegisterVolunteers(200);
+    GivePoints("V1", 1000);
+    options.incremental_snapshots = true;
+    options.snapshot_changes_fraction_max = 1e9;
+    Open(options);
+    Redeems("a", 60);
+    writer_->Stop();
+    return options;
+  }
+
   // Volunteers enough that an interval of 25 events changes fewer entries than the state holds,
   // so that snapshots are laid over the one before (domain::ChangesAreSmaller).
   void RegisterVolunteers(int n) {
