@@ -76,8 +76,8 @@ Status CheckReason(const char* field, capnp::Text::Reader value, const char* wha
 
 // `*out` = the entity `id` of `map`, or the rejection `code` ("unknown <kind> 'id'").
 template <typename T>
-Status Lookup(const std::unordered_map<std::string, T>& map, const std::string& id,
-              const char* reason_code, const char* kind, const char* hint, const T** out) {
+Status Lookup(const IdMap<T>& map, const std::string& id, const char* reason_code, const char* kind,
+              const char* hint, const T** out) {
   *out = FindIn(map, id);
   if (*out != nullptr) return Status::Ok();
   return Reject(reason_code, std::string("unknown ") + kind + " " + Quote(id) + "; " + hint);
@@ -85,8 +85,7 @@ Status Lookup(const std::unordered_map<std::string, T>& map, const std::string& 
 
 // duplicate_id when `id` is taken in `map`.
 template <typename T>
-Status CheckUnused(const std::unordered_map<std::string, T>& map, const std::string& id,
-                   const char* kind) {
+Status CheckUnused(const IdMap<T>& map, const std::string& id, const char* kind) {
   if (FindIn(map, id) == nullptr) return Status::Ok();
   return Reject(code::kDuplicateId,
                 std::string(kind) + " " + Quote(id) + " already exists; choose another id");

@@ -17,8 +17,7 @@ Status Fail(const std::string& what) { return Status::Corruption(what); }
 
 // Inserts into one of `state`'s maps, noting the entry in its changes.
 template <typename T>
-Status Insert(State* state, std::unordered_map<std::string, T>* map, std::string id, T value,
-              const char* kind) {
+Status Insert(State* state, IdMap<T>* map, std::string id, T value, const char* kind) {
   if (id.empty()) return Fail(std::string(kind) + " with an empty id");
   if (map->count(id) != 0) return Fail(std::string(kind) + " " + id + " already exists");
   state->changes.Note(*map->emplace(std::move(id), std::move(value)).first);

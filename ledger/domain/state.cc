@@ -1,9 +1,21 @@
 #include "ledger/domain/state.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include <algorithm>
 #include <tuple>
 
 namespace mulin::domain {
+
+#ifdef __GLIBCXX__
+static_assert(std::__cache_default<std::string, IdHash>::value,
+              "IdMap's nodes keep their hash codes, as std::hash<std::string>'s do");
+#endif
+
+size_t IdHash::operator()(const std::string& id) const {
+  return static_cast<size_t>(XXH3_64bits(id.data(), id.size()));
+}
 
 bool Rules::operator==(const Rules& other) const {
   return std::tie(effective_from_us, points_per_hour, max_minutes_per_order, rating_window_s,

@@ -156,6 +156,17 @@ struct Payout {
 using Balances = std::array<int64_t, 3>;
 inline constexpr size_t kUnitCount = 3;
 
+// Hashes the ids that key State's maps with XXH3: about 41 instructions a call on an append's
+// ids, where std::hash<std::string> took about 70, some 19 times an append (bench/RESULTS.md §1).
+// Not noexcept on purpose: libstdc++ then keeps each node's hash code, as it does for std::hash, so
+// that a rehash or a walk along a bucket never hashes an id again, and a node keeps its size.
+struct IdHash {
+  size_t operator()(const std::string& id) const;
+};
+// A map keyed by id.
+template <typename T>
+using IdMap = std::unordered_map<std::string, T, IdHash>;
+
 // An entry of one of State's maps.
 template <typename T>
 using Entry = std::pair<const std::string, T>;
@@ -217,20 +228,20 @@ class ChangeLog {
 
 struct State {
   // Each map is keyed by the entity's id (unique per kind).
-  std::unordered_map<std::string, Community> communities;
-  std::unordered_map<std::string, Member> members;
-  std::unordered_map<std::string, Merchant> merchants;
-  std::unordered_map<std::string, Project> projects;
-  std::unordered_map<std::string, Terminal> terminals;
-  std::unordered_map<std::string, Credential> credentials;
-  std::unordered_map<std::string, Order> orders;
-  std::unordered_map<std::string, Redemption> redemptions;
-  std::unordered_map<std::string, Sale> sales;
-  std::unordered_map<std::string, Payout> payouts;
-  std::unordered_map<std::string, Balances> balances;  // by account id, see postings.h
-  uint64_t last_seq = 0;                               // 0: no event applied yet
-  int64_t last_recorded_at_us = 0;                     // of the last event applied
-  ChangeLog changes;                                   // not part of the value: == ignores it
+  IdMap<Community> communities;
+  IdMap<Member> members;
+  IdMap<Merchant> merchants;
+  IdMap<Project> projects;
+  IdMap<Terminal> terminals;
+  IdMap<Credential> credentials;
+  IdMap<Order> orders;
+  IdMap<Redemption> redemptions;
+  IdMap<Sale> sales;
+  IdMap<Payout> payouts;
+  IdMap<Balances> balances;         // by account id, see postings.h
+  uint64_t last_seq = 0;            // 0: no event applied yet
+  int64_t last_recorded_at_us = 0;  // of the last event applied
+  ChangeLog changes;                // not part of the value: == ignores it
   bool operator==(const State& other) const;
   bool operator!=(const State& other) const { return !(*this == other); }
 };
@@ -257,14 +268,14 @@ int64_t BalanceOf(const State& state, std::string_view account, schema::Unit uni
 // A std::string id is looked up as it is: a copy allocates for ids past the 15 bytes std::string
 // holds inline, as an account id is once its member id passes five characters.
 template <typename T>
-const T* FindIn(const std::unordered_map<std::string, T>& map, const std::string& id) {
+const T* FindIn(const IdMap<T>& map, const std::string& id) {
   auto it = map.find(id);
   return it == map.end() ? nullptr : &it->second;
 }
 // C++17's unordered maps take only the key type: a view is copied into a string the thread keeps,
 // whose capacity stays, so that an id past 15 bytes does not allocate for every look-up.
 template <typename T>
-const T* FindIn(const std::unordered_map<std::string, T>& map, std::string_view id) {
+const T* FindIn(const IdMap<T>& map, std::string_view id) {
   thread_local std::string key;
   key.assign(id.data(), id.size());
   return FindIn(map, key);

@@ -44,8 +44,7 @@ struct Sources {
 // Reads the entries of `base` in id order into `out`, those of `changes` laid over them
 // (WalkMerged); `read(entry, &value)` decodes one entry.
 template <typename T, typename List, typename Read>
-Status DecodeLists(List base, List changes, const char* what,
-                   std::unordered_map<std::string, T>* out, Read read) {
+Status DecodeLists(List base, List changes, const char* what, IdMap<T>* out, Read read) {
   out->reserve(base.size() + changes.size());
   return WalkMerged(base, changes, what,
                     [&](auto entry, bool /*from_changes*/, unsigned /*index*/) {
@@ -58,8 +57,7 @@ Status DecodeLists(List base, List changes, const char* what,
 
 // DecodeLists of the list `get` names, in the snapshot and in the changes.
 template <typename T, typename Get, typename Read>
-Status DecodeMap(const Sources& from, Get get, const char* what,
-                 std::unordered_map<std::string, T>* out, Read read) {
+Status DecodeMap(const Sources& from, Get get, const char* what, IdMap<T>* out, Read read) {
   return DecodeLists((from.base.*get)(), (from.changes.*get)(), what, out, read);
 }
 

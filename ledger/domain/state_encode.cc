@@ -69,7 +69,7 @@ struct SortedMap {
 // volunteers, sorting the members and balances with std::string's comparison had taken a billion
 // instructions more of an encoding's 4.4 billion (bench/RESULTS.md section 6).
 template <typename S, typename T, typename More>
-void SortMap(const std::unordered_map<std::string, T>& map, More more, SortedMap<T>* out) {
+void SortMap(const IdMap<T>& map, More more, SortedMap<T>* out) {
   size_t words = ListWords<S>(map.size());
   out->entries = ledger::SortEntriesByKey(map, [&words, &more](const auto& entry) {
     words += TextWords(entry.first) + more(entry.second);
@@ -120,9 +120,8 @@ using SortTasks = std::vector<std::pair<size_t, std::function<void()>>>;
 // Adds the task that sorts `map` into `out`, paired with the entries it sorts: only those that
 // `changes` names when it is given and tracks the map, else all of them.
 template <typename S, typename T, typename More>
-void AddSortTask(const std::unordered_map<std::string, T>& map,
-                 [[maybe_unused]] const ChangeLog* changes, More more, SortedMap<T>* out,
-                 SortTasks* tasks) {
+void AddSortTask(const IdMap<T>& map, [[maybe_unused]] const ChangeLog* changes, More more,
+                 SortedMap<T>* out, SortTasks* tasks) {
   if constexpr (ChangeLog::Tracks<T>()) {
     if (changes != nullptr) {
       const auto& changed = changes->Changed<T>();

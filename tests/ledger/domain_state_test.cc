@@ -3,10 +3,12 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <algorithm>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "ledger/schema/snapshot.capnp.h"
 #include "tests/support/domain_fixture.h"
@@ -105,10 +107,33 @@ TEST_F(DomainStateTest, ReplayedStateEqualsLiveState) {
   EXPECT_TRUE(Replay() == state_);
 }
 
+// Ids that differ in one character anywhere, or only in length, hash apart: the state's maps
+// would still be right with collisions, but a look-up would walk them.
+TEST(IdHashTest, IdsThatDifferAnywhereHashApart) {
+  std::set<size_t> hashes;
+  std::vector<std::string> ids;
+  const std::string base = "account:member:XS-V0000000";
+  for (size_t at = 0; at < base.size(); ++at) {
+    for (char c : std::string("0123456789")) {
+      std::string id = base;
+      id[at] = c;
+      ids.push_back(id);
+    }
+  }
+  for (size_t n = 0; n <= base.size(); ++n) ids.push_back(base.substr(0, n));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (const std::string& id : ids) {
+    EXPECT_EQ(domain::IdHash()(id), domain::IdHash()(std::string(id.data(), id.size())));
+    hashes.insert(domain::IdHash()(id));
+  }
+  EXPECT_EQ(ids.size(), hashes.size());
+}
+
 // A view is looked up through a string the thread reuses: long ids, then shorter ones, then a view
 // into the middle of a longer string, each finds its own entry and nothing else.
 TEST(FindInTest, ViewsOfEveryLengthFindTheirOwnEntry) {
-  std::unordered_map<std::string, int> map;
+  domain::IdMap<int> map;
   const std::string long_id = "volunteer:" + std::string(40, 'x');
   map[long_id] = 1;
   map["volunteer:V1"] = 2;

@@ -80,7 +80,7 @@ class CommandGenerator {
   std::string Community() { return Id("c", 3); }
   // A random key of `map` (an informed pick), or `fallback` when empty or now and then.
   template <typename T>
-  std::string Key(const std::unordered_map<std::string, T>& map, const std::string& fallback,
+  std::string Key(const domain::IdMap<T>& map, const std::string& fallback,
                   const std::function<bool(const T&)>& keep = nullptr) {
     std::vector<const std::string*> keys;
     for (const auto& [key, value] : map) {
