@@ -181,8 +181,7 @@ std::optional<Receipt> ReceiptCreatedBy(schema::Event::Reader event) {
   return receipt;
 }
 
-Status ReceiptBatch::Add(schema::Event::Reader event,
-                         std::unordered_map<std::string, Receipt>* known) {
+Status ReceiptBatch::Add(schema::Event::Reader event, domain::IdMap<Receipt>* known) {
   std::string key = ReceiptKeyOf(event);
   if (key.empty()) return Status::Ok();
   std::optional<Receipt> receipt = ReceiptCreatedBy(event);
@@ -211,8 +210,8 @@ void ReceiptBatch::WriteTo(Store* store, uint64_t through_seq, rocksdb::WriteBat
 }
 
 Status LoadReceipts(Store* store, const std::vector<std::string>& keys, domain::State* state,
-                    std::unordered_map<std::string, Receipt>* found,
-                    std::unordered_map<std::string, Status>* damaged, std::vector<size_t>* held) {
+                    domain::IdMap<Receipt>* found, domain::IdMap<Status>* damaged,
+                    std::vector<size_t>* held) {
   std::vector<rocksdb::Slice> slices;
   slices.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -278,7 +277,7 @@ Result<uint64_t> CatchUpReceipts(Store* store, const EventLog& log) {
   }
   if (through == head) return 0;
   ReceiptBatch batch;
-  std::unordered_map<std::string, Receipt> base;
+  domain::IdMap<Receipt> base;
   uint64_t read = 0;
   std::unique_ptr<LogCursor> cursor = log.NewCursor(through + 1, head);
   for (; cursor->Valid(); cursor->Next()) {

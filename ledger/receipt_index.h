@@ -80,7 +80,7 @@ class ReceiptBatch {
   // the receipt in `known` (the receipts read from the index, and those written since), and
   // updates `known` to match. A reversal of a receipt `known` lacks is kCorruption: the event did
   // not come from this log.
-  Status Add(schema::Event::Reader event, std::unordered_map<std::string, Receipt>* known);
+  Status Add(schema::Event::Reader event, domain::IdMap<Receipt>* known);
   // Puts every receipt, then the marker `through_seq`, into `batch`.
   void WriteTo(Store* store, uint64_t through_seq, rocksdb::WriteBatch* batch) const;
   bool empty() const { return receipts_.empty(); }
@@ -98,8 +98,7 @@ class ReceiptBatch {
 // there by key instead and the other keys load (one bad entry fails only the commands that name
 // it).
 Status LoadReceipts(Store* store, const std::vector<std::string>& keys, domain::State* state,
-                    std::unordered_map<std::string, Receipt>* found,
-                    std::unordered_map<std::string, Status>* damaged = nullptr,
+                    domain::IdMap<Receipt>* found, domain::IdMap<Status>* damaged = nullptr,
                     std::vector<size_t>* held = nullptr);
 
 // Empties the State's redemptions and sales, which the index holds.

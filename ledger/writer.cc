@@ -80,7 +80,7 @@ Status Writer::LoadState() {
   std::unique_ptr<LogCursor> cursor = log_->NewCursor(state_->last_seq + 1);
   std::vector<DecodedEvent> chunk;
   std::vector<std::string> keys;
-  std::unordered_map<std::string, Receipt> read;
+  domain::IdMap<Receipt> read;
   while (cursor->Valid()) {
     chunk.clear();
     keys.clear();

@@ -113,7 +113,7 @@ void Writer::DecodeGroup(Group* group, std::vector<std::optional<RequestRecord>>
   }
   Result<std::vector<std::optional<RequestRecord>>> found = log_->FindRequests(keys);
   // Receipts the state already holds (named by the group in flight) are current there.
-  std::unordered_map<std::string, Status> damaged;
+  domain::IdMap<Status> damaged;
   Status receipts = LoadReceipts(store_, group->receipt_keys, state_.get(), &held_->receipts,
                                  &damaged, &group->receipt_keys_held);
   for (size_t k = 0; k < positions.size(); ++k) {
@@ -163,7 +163,7 @@ namespace {
 // (callgrind).
 void ForgetReceipts(const std::vector<std::string>& keys, const std::vector<std::string>& keep,
                     const std::vector<size_t>& keep_held, domain::State* state,
-                    std::unordered_map<std::string, Receipt>* held) {
+                    domain::IdMap<Receipt>* held) {
   std::unordered_set<std::string_view> kept;
   for (const size_t i : keep_held) kept.insert(keep[i]);
   for (const std::string& key : keys) {

@@ -42,7 +42,7 @@ class Writer::Group {
   uint64_t first_seq = 0;        // the seq its first event takes
   uint64_t last_seq = 0;         // the seq its last event takes (first_seq - 1 when none)
   // Request keys decided earlier in this group (not yet in the log's index).
-  std::unordered_map<std::string, std::pair<ContentHash, size_t>> keys;
+  domain::IdMap<std::pair<ContentHash, size_t>> keys;
   // The receipt keys its commands name, and the receipts its events create or reverse.
   std::vector<std::string> receipt_keys;
   // The positions in receipt_keys of those the writer held already when the group was decoded:
@@ -56,7 +56,7 @@ class Writer::Group {
 };
 
 struct Writer::HeldReceipts {
-  std::unordered_map<std::string, Receipt> receipts;
+  domain::IdMap<Receipt> receipts;
 };
 
 // Callers blocked in Execute are woken as a tree: the thread that completes a group wakes the
